@@ -1,0 +1,7 @@
+// Package all registers every built-in channel type in channels.Default.
+// A custom build can import a subset instead.
+package all
+
+import (
+	_ "github.com/court12368/petitiond/channels/web" // HTTP submissions
+)

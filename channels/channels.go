@@ -1,0 +1,159 @@
+// Package channels defines what a channel is and the registry of channel
+// types.
+//
+// A channel is a thin transport: it reads its source (HTTP requests, a
+// mailbox, a call log, a hot folder) and emits Items. Parsing belongs to the
+// normalize package. Every Item carries an Ack callback, called exactly once
+// with the outcome; the channel releases its source (moves the mail, sends
+// the HTTP 201, saves the offset) only when the outcome has no error.
+//
+// Channels import this package (and blob) only, never normalize or router.
+package channels
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/court12368/petitiond/blob"
+)
+
+// Item is one source item (a web submission, a letter, a call, a scan).
+type Item struct {
+	// SourceID is stable for the source item: the same item read again
+	// after a crash has the same SourceID, so the petition id (UUIDv5 over
+	// channel name + SourceID) is the same. Required unless Kind derives it
+	// (see normalize).
+	SourceID string
+	// SourceRef says where exactly the item came from (mailbox + UID, file +
+	// offset, remote address).
+	SourceRef string
+	// Kind tells normalize how to read the item: "fields" (Fields hold the
+	// petition fields), "rfc822" (Original is an e-mail), "cdr", "scan" ….
+	Kind string
+	// ReceivedAt is when the source received the item.
+	ReceivedAt time.Time
+	// Fields are flat input fields, e.g. name, phone, content.
+	Fields map[string]string
+	// Original is the stored raw input (posted body, .eml, CDR line, scan).
+	Original blob.Ref
+	// Attachments already stored by the channel (e.g. multipart uploads).
+	Attachments []Attachment
+	// Meta holds channel-specific values copied into the record's meta.
+	Meta map[string]any
+	// RejectInvalid asks the engine to report a normalization failure to
+	// the channel (Outcome.Invalid) instead of dead-lettering it, for
+	// channels that can answer their client at once (web: 422).
+	RejectInvalid bool
+	// Ack is called exactly once with the outcome. It must not block.
+	Ack func(Outcome)
+}
+
+// Attachment is a file that came with an item, already in the blob store.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	blob.Ref
+}
+
+// Outcome is what became of an item.
+type Outcome struct {
+	// Err is non-nil when the item was not delivered: the source must keep
+	// it for a retry.
+	Err error
+	// Records are the petitions produced from the item (and acknowledged
+	// by Kafka).
+	Records []Produced
+	// DeadLettered is true when the item went to the dead-letter topic
+	// instead (it is delivered: release the source, but count it).
+	DeadLettered bool
+	// Reason is why it was dead-lettered or rejected.
+	Reason string
+	// Invalid is set, with Err nil and nothing produced, when RejectInvalid
+	// was asked and the item could not be normalized.
+	Invalid *InvalidError
+	// Ignored is true when normalize decided the item is not a petition
+	// (an auto-reply, a bounce); nothing was produced.
+	Ignored bool
+}
+
+// Produced identifies one produced record.
+type Produced struct {
+	ID         string
+	TrackingNo string
+	Topic      string
+	ReceivedAt time.Time
+}
+
+// InvalidError names the input field that made an item unusable.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// ErrUnavailable is returned by Sink.Submit when the pipeline cannot take
+// items right now (Kafka unreachable, shutting down, too many in flight).
+var ErrUnavailable = errors.New("pipeline unavailable")
+
+// Sink is where a channel emits items.
+type Sink interface {
+	// Submit hands an item to the pipeline. It blocks while too many items
+	// are in flight (backpressure) until ctx is done. It returns an error
+	// (wrapping ErrUnavailable or ctx.Err()) when the item was not taken; in
+	// that case Ack is never called. When it returns nil, Ack will be called
+	// exactly once.
+	Submit(ctx context.Context, it *Item) error
+	// TrySubmit is Submit that waits at most wait for room.
+	TrySubmit(ctx context.Context, it *Item, wait time.Duration) error
+	// Healthy reports whether the pipeline believes Kafka can take records.
+	Healthy() bool
+	// Reject counts an input the channel refused itself (malformed, too
+	// large) with a short fixed reason such as "too_large"; never put
+	// input data in the reason.
+	Reject(reason string)
+}
+
+// Channel is a running channel instance.
+type Channel interface {
+	// Run reads the source and submits items to sink until ctx is done.
+	// It returns nil on cancellation. On ctx cancellation the channel stops
+	// taking new input; items already submitted are drained by the engine,
+	// and the channel must still release sources whose Ack arrives while
+	// Run is returning (Run returns only when its pending acks are done or
+	// the drain context given by Drain expires).
+	Run(ctx context.Context, sink Sink) error
+}
+
+// Drainer is implemented by channels that need to wait for outstanding
+// acks before their resources can be released.
+type Drainer interface {
+	// Drain waits until every ack for items this channel submitted has
+	// arrived, or ctx is done.
+	Drain(ctx context.Context) error
+}
+
+// Env is what a channel gets from the daemon when it is built.
+type Env struct {
+	Name   string // the channel instance name
+	Logger *slog.Logger
+	Blobs  blob.Store
+	// StateDir is a directory private to this channel instance for
+	// offsets, idempotency keys and similar state.
+	StateDir string
+	// DrainTimeout bounds how long Run waits for outstanding acks once its
+	// context is cancelled.
+	DrainTimeout time.Duration
+}
+
+// Validator is implemented by channel configs that check themselves.
+type Validator interface {
+	Validate() error
+}

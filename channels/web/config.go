@@ -1,0 +1,117 @@
+package web
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config/units"
+)
+
+// Config is the web channel's settings.
+type Config struct {
+	// Listen is the address of the HTTP listener.
+	Listen string `yaml:"listen"`
+	// Path is where petitions are POSTed.
+	Path string `yaml:"path"`
+	// MaxBodySize bounds a JSON or urlencoded body.
+	MaxBodySize units.ByteSize `yaml:"max_body_size"`
+	// MaxRequestSize bounds a multipart body (all attachments together).
+	MaxRequestSize units.ByteSize `yaml:"max_request_size"`
+	// MaxAttachmentSize bounds one attachment.
+	MaxAttachmentSize units.ByteSize `yaml:"max_attachment_size"`
+	// MaxAttachments bounds the number of attachments.
+	MaxAttachments int `yaml:"max_attachments"`
+	// AuthToken, when set, is the bearer token clients must send
+	// (use auth_token_file or ${ENV} to keep it out of the file).
+	AuthToken string `yaml:"auth_token"`
+	// RateLimit limits requests per client address.
+	RateLimit RateLimit `yaml:"rate_limit"`
+	// TrustedProxies are addresses whose X-Forwarded-For is believed when
+	// telling clients apart for the rate limit.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AllowUnknownFields accepts JSON fields petitiond does not know
+	// (they go to meta.extra) instead of answering 422.
+	AllowUnknownFields bool `yaml:"allow_unknown_fields"`
+	// RetryAfter is the Retry-After given with 503 and 429 answers.
+	RetryAfter units.Duration `yaml:"retry_after"`
+	// QueueWait is how long a request waits for room in the pipeline
+	// before it is answered 503.
+	QueueWait units.Duration `yaml:"queue_wait"`
+	// IdempotencyTTL is how long Idempotency-Key replies are remembered.
+	IdempotencyTTL units.Duration `yaml:"idempotency_ttl"`
+	// ReadTimeout bounds reading one request (uploads included).
+	ReadTimeout units.Duration `yaml:"read_timeout"`
+	// TLS serves HTTPS when both files are set.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// RateLimit is a token bucket per client.
+type RateLimit struct {
+	// PerSecond is the sustained rate; 0 disables the limit.
+	PerSecond float64 `yaml:"per_second"`
+	// Burst is how many requests may come at once.
+	Burst int `yaml:"burst"`
+}
+
+// NewConfig returns the defaults.
+func NewConfig() *Config {
+	return &Config{
+		Listen:            "127.0.0.1:8080",
+		Path:              "/petitions",
+		MaxBodySize:       1 << 20,
+		MaxRequestSize:    64 << 20,
+		MaxAttachmentSize: 20 << 20,
+		MaxAttachments:    10,
+		RetryAfter:        units.Duration(5e9),
+		QueueWait:         units.Duration(2e9),
+		IdempotencyTTL:    units.Duration(7 * 24 * 3600e9),
+		ReadTimeout:       units.Duration(120e9),
+		RateLimit:         RateLimit{Burst: 20},
+	}
+}
+
+// Validate implements channels.Validator.
+func (c *Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case c.Listen == "":
+		return bad("listen", "required")
+	case !strings.HasPrefix(c.Path, "/"):
+		return bad("path", "must start with /")
+	case c.MaxBodySize < 1024:
+		return bad("max_body_size", "must be at least 1KiB")
+	case c.MaxAttachmentSize < 1:
+		return bad("max_attachment_size", "must be positive")
+	case c.MaxRequestSize < c.MaxBodySize:
+		return bad("max_request_size", "must be at least max_body_size")
+	case c.MaxAttachments < 0:
+		return bad("max_attachments", "must not be negative")
+	case c.RateLimit.PerSecond < 0:
+		return bad("rate_limit", "per_second must not be negative")
+	case c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1:
+		return bad("rate_limit", "burst must be at least 1")
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return bad("tls_cert_file", "set both tls_cert_file and tls_key_file")
+	}
+	return nil
+}
+
+//go:embed example.yaml
+var example []byte
+
+func init() {
+	channels.Register(channels.Type{
+		Name:      "web",
+		Summary:   "HTTP submissions (JSON, form, multipart with attachments); answers 201 after Kafka acknowledged",
+		NewConfig: func() any { return NewConfig() },
+		New: func(cfg any, env channels.Env) (channels.Channel, error) {
+			return New(cfg.(*Config), env)
+		},
+		Example: example,
+	})
+}

@@ -1,0 +1,579 @@
+// Package web is the HTTP submission channel.
+//
+// Acknowledgement: a request is answered 201 only after Kafka acknowledged
+// the record; when the pipeline or Kafka cannot take it the answer is 503 with
+// Retry-After, and a request already handed to the pipeline is always waited
+// for (never a timeout answer for something that may still be delivered).
+// With an Idempotency-Key header the petition id is derived from the key, so
+// a retry gets the same id and the same reply.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/channels"
+)
+
+// Fields are the petition input fields a client may send.
+var Fields = []string{"name", "id_number", "phone", "email", "address", "subject", "content", "case_number", "court"}
+
+var knownField = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range Fields {
+		m[f] = true
+	}
+	return m
+}()
+
+// Channel is a running web channel.
+type Channel struct {
+	cfg   *Config
+	env   channels.Env
+	log   *slog.Logger
+	idem  *idemStore
+	limit *limiter
+	sink  channels.Sink
+
+	mu       sync.Mutex
+	addr     net.Addr
+	ready    chan struct{}
+	inflight sync.WaitGroup
+}
+
+// New builds the channel; it listens when Run is called.
+func New(cfg *Config, env channels.Env) (*Channel, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	idem, err := newIdemStore(env.StateDir, cfg.IdempotencyTTL.D())
+	if err != nil {
+		return nil, err
+	}
+	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{})}
+	if cfg.RateLimit.PerSecond > 0 {
+		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	}
+	return c, nil
+}
+
+// Addr returns the listening address once Run listens (for tests).
+func (c *Channel) Addr(ctx context.Context) (net.Addr, error) {
+	select {
+	case <-c.ready:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.addr, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Run serves until ctx is done, then stops taking requests and waits (up to
+// the drain timeout) for requests whose records are in flight.
+func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
+	c.sink = sink
+	ln, err := net.Listen("tcp", c.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("web: listen: %w", err)
+	}
+	c.mu.Lock()
+	c.addr = ln.Addr()
+	c.mu.Unlock()
+	select {
+	case <-c.ready:
+	default:
+		close(c.ready)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(c.cfg.Path, c)
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       c.cfg.ReadTimeout.D(),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+	}
+	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
+	errc := make(chan error, 1)
+	go func() {
+		if c.cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("web: serve: %w", err)
+		case <-sweep.C:
+			c.idem.sweep()
+		case <-ctx.Done():
+			drain := c.env.DrainTimeout
+			if drain <= 0 {
+				drain = 30 * time.Second
+			}
+			dctx, cancel := context.WithTimeout(context.Background(), drain)
+			defer cancel()
+			err := srv.Shutdown(dctx) // waits for handlers, which wait for their acks
+			if err != nil {
+				c.log.Warn("web channel: drain deadline passed with requests in flight", "err", err)
+			}
+			return nil
+		}
+	}
+}
+
+// Drain implements channels.Drainer.
+func (c *Channel) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { c.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reply is the 201 body.
+type reply struct {
+	ID         string `json:"id"`
+	TrackingNo string `json:"tracking_no"`
+	ReceivedAt string `json:"received_at"`
+	Status     string `json:"status,omitempty"`
+}
+
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func (c *Channel) fail(w http.ResponseWriter, status int, reason, field, format string, args ...any) {
+	c.sink.Reject(reason)
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int((c.cfg.RetryAfter.D()+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Field: field})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// ServeHTTP handles one submission.
+func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
+	if r.URL.Path != c.cfg.Path {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use POST"})
+		return
+	}
+	if c.cfg.AuthToken != "" {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.AuthToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="petitiond"`)
+			c.fail(w, http.StatusUnauthorized, "unauthorized", "", "missing or wrong bearer token")
+			return
+		}
+	}
+	if c.limit != nil && !c.limit.allow(c.clientKey(r), received) {
+		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
+		return
+	}
+	if !c.sink.Healthy() {
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !validKey(key) {
+		c.fail(w, http.StatusBadRequest, "bad_request", "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+		return
+	}
+
+	in, status, field, err := c.read(r)
+	if err != nil {
+		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid"}[status]
+		if reason == "" {
+			reason = "error"
+		}
+		if status >= 500 {
+			c.log.Error("web: storing a submission failed", "err", err)
+		}
+		c.fail(w, status, reason, field, "%v", err)
+		return
+	}
+
+	item := &channels.Item{
+		Kind:          "fields",
+		ReceivedAt:    received,
+		Fields:        in.fields,
+		Original:      in.original,
+		Attachments:   in.attachments,
+		RejectInvalid: true,
+		Meta: map[string]any{
+			"web.content_type": in.contentType,
+			"web.client_ip":    clientIP(r, c.cfg.TrustedProxies),
+		},
+	}
+	if len(in.extra) > 0 {
+		item.Meta["extra"] = in.extra
+	}
+	fp := in.fingerprint()
+	if key != "" {
+		item.SourceID = "idempotency-key:" + key
+		item.SourceRef = "http " + c.cfg.Path + " Idempotency-Key"
+		prev, release, err := c.idem.begin(r.Context(), key, fp)
+		switch {
+		case errors.Is(err, errKeyConflict):
+			c.fail(w, http.StatusUnprocessableEntity, "idempotency_conflict", "Idempotency-Key", "this Idempotency-Key was used for a different petition")
+			return
+		case err != nil:
+			c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+			return
+		case prev != nil:
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeJSON(w, prev.Status, prev.Body)
+			return
+		}
+		defer release()
+	} else {
+		item.SourceID = "request:" + uuid.NewString()
+		item.SourceRef = "http " + c.cfg.Path
+	}
+
+	done := make(chan channels.Outcome, 1)
+	item.Ack = func(o channels.Outcome) { done <- o }
+	c.inflight.Add(1)
+	defer c.inflight.Done()
+	if err := c.sink.TrySubmit(r.Context(), item, c.cfg.QueueWait.D()); err != nil {
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+		return
+	}
+	// From here the record may be delivered: wait for the outcome, however
+	// long Kafka takes, even if the client has gone.
+	o := <-done
+	switch {
+	case o.Err != nil:
+		c.log.Warn("web: petition not acknowledged by Kafka", "err", o.Err)
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petition could not be stored; retry later (with the same Idempotency-Key)")
+	case o.Invalid != nil:
+		c.fail(w, http.StatusUnprocessableEntity, "invalid", o.Invalid.Field, "%s", o.Invalid.Reason)
+	case len(o.Records) > 0:
+		p := o.Records[0]
+		body := reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)}
+		if key != "" {
+			c.idem.store(key, fp, http.StatusCreated, body)
+		}
+		writeJSON(w, http.StatusCreated, body)
+	default: // dead-lettered: delivered for review, but not as a petition record
+		body := reply{Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
+		if key != "" {
+			c.idem.store(key, fp, http.StatusAccepted, body)
+		}
+		writeJSON(w, http.StatusAccepted, body)
+	}
+}
+
+func validKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// input is a parsed submission.
+type input struct {
+	fields      map[string]string
+	extra       map[string]any
+	original    blob.Ref
+	attachments []channels.Attachment
+	contentType string
+}
+
+// fingerprint identifies the content of a submission independent of its
+// encoding (a retried multipart request has a new boundary).
+func (in *input) fingerprint() string {
+	h := sha256.New()
+	keys := make([]string, 0, len(in.fields))
+	for k := range in.fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%q\n", k, in.fields[k])
+	}
+	for _, a := range in.attachments {
+		fmt.Fprintf(h, "attachment=%s\n", a.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// read parses the body by content type, storing the original.
+func (c *Channel) read(r *http.Request) (in *input, status int, field string, err error) {
+	ct, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if perr != nil {
+		return nil, 415, "Content-Type", fmt.Errorf("missing or malformed Content-Type; send application/json, application/x-www-form-urlencoded or multipart/form-data")
+	}
+	in = &input{fields: map[string]string{}, contentType: ct}
+	switch ct {
+	case "application/json", "application/x-www-form-urlencoded":
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(c.cfg.MaxBodySize)))
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, 413, "", fmt.Errorf("body larger than %d bytes", c.cfg.MaxBodySize)
+		}
+		if err != nil {
+			return nil, 400, "", fmt.Errorf("reading body: %v", err)
+		}
+		if ct == "application/json" {
+			if f, err := c.parseJSON(body, in); err != nil {
+				st := 400
+				if f != "" {
+					st = 422
+				}
+				return nil, st, f, err
+			}
+		} else {
+			if f, err := c.parseForm(body, in); err != nil {
+				st := 400
+				if f != "" {
+					st = 422
+				}
+				return nil, st, f, err
+			}
+		}
+		ref, err := c.env.Blobs.Put(bytes.NewReader(body), 0)
+		if err != nil {
+			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
+		}
+		in.original = ref
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return nil, 400, "Content-Type", fmt.Errorf("multipart/form-data without boundary")
+		}
+		// Keep the whole request as the original, streamed to the blob
+		// store, then parse it from there: attachments never sit in memory.
+		ref, err := c.env.Blobs.Put(r.Body, int64(c.cfg.MaxRequestSize))
+		if errors.Is(err, blob.ErrTooLarge) {
+			return nil, 413, "", fmt.Errorf("request larger than %d bytes", c.cfg.MaxRequestSize)
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, 413, "", err
+			}
+			if strings.Contains(err.Error(), "blob store") {
+				return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
+			}
+			return nil, 400, "", fmt.Errorf("reading body: %v", err)
+		}
+		in.original = ref
+		if f, st, err := c.parseMultipart(ref, params["boundary"], in); err != nil {
+			return nil, st, f, err
+		}
+	default:
+		return nil, 415, "Content-Type", fmt.Errorf("unsupported Content-Type %q; send application/json, application/x-www-form-urlencoded or multipart/form-data", ct)
+	}
+	return in, 0, "", nil
+}
+
+func (c *Channel) setField(in *input, k string, v any) (string, error) {
+	if !knownField[k] {
+		if c.cfg.AllowUnknownFields {
+			if in.extra == nil {
+				in.extra = map[string]any{}
+			}
+			in.extra[k] = v
+			return "", nil
+		}
+		return k, fmt.Errorf("unknown field %q (known: %s)", k, strings.Join(Fields, ", "))
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String() // e.g. a phone sent as a number
+	case nil:
+		return "", nil
+	default:
+		return k, fmt.Errorf("field %q must be a string", k)
+	}
+	if _, dup := in.fields[k]; dup {
+		return k, fmt.Errorf("field %q given twice", k)
+	}
+	in.fields[k] = s
+	return "", nil
+}
+
+func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil {
+		return "", fmt.Errorf("malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return "", fmt.Errorf("malformed JSON: more than one value")
+	}
+	if obj == nil {
+		return "", fmt.Errorf("malformed JSON: want an object")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := obj[k]
+		if k == "petitioner" {
+			sub, ok := v.(map[string]any)
+			if !ok {
+				return "petitioner", fmt.Errorf("field \"petitioner\" must be an object")
+			}
+			subKeys := make([]string, 0, len(sub))
+			for sk := range sub {
+				subKeys = append(subKeys, sk)
+			}
+			sort.Strings(subKeys)
+			for _, sk := range subKeys {
+				if f, err := c.setField(in, sk, sub[sk]); err != nil {
+					return "petitioner." + f, err
+				}
+			}
+			continue
+		}
+		if f, err := c.setField(in, k, v); err != nil {
+			return f, err
+		}
+	}
+	return "", nil
+}
+
+func (c *Channel) parseForm(body []byte, in *input) (string, error) {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", fmt.Errorf("malformed form body: %v", err)
+	}
+	for k, vs := range vals {
+		if len(vs) > 1 {
+			return k, fmt.Errorf("field %q given twice", k)
+		}
+		if f, err := c.setField(in, k, vs[0]); err != nil {
+			return f, err
+		}
+	}
+	return "", nil
+}
+
+func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (string, int, error) {
+	f, err := c.env.Blobs.Open(ref.SHA256)
+	if err != nil {
+		return "", 503, fmt.Errorf("petition could not be stored; retry later")
+	}
+	defer f.Close()
+	mr := multipart.NewReader(f, boundary)
+	textLeft := int64(c.cfg.MaxBodySize)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", 400, fmt.Errorf("malformed multipart body: %v", err)
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			v, err := io.ReadAll(io.LimitReader(part, textLeft+1))
+			if err != nil {
+				return name, 400, fmt.Errorf("malformed multipart body: %v", err)
+			}
+			textLeft -= int64(len(v))
+			if textLeft < 0 {
+				return "", 413, fmt.Errorf("form fields larger than %d bytes", c.cfg.MaxBodySize)
+			}
+			if f, err := c.setField(in, name, string(v)); err != nil {
+				return f, 422, err
+			}
+			continue
+		}
+		if len(in.attachments) >= c.cfg.MaxAttachments {
+			return name, 413, fmt.Errorf("more than %d attachments", c.cfg.MaxAttachments)
+		}
+		aref, err := c.env.Blobs.Put(part, int64(c.cfg.MaxAttachmentSize))
+		if errors.Is(err, blob.ErrTooLarge) {
+			return name, 413, fmt.Errorf("attachment larger than %d bytes", c.cfg.MaxAttachmentSize)
+		}
+		if err != nil {
+			return name, 400, fmt.Errorf("malformed attachment: %v", err)
+		}
+		ctype := part.Header.Get("Content-Type")
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, Ref: aref})
+	}
+	return "", 0, nil
+}
+
+// clientKey identifies the client for rate limiting.
+func (c *Channel) clientKey(r *http.Request) string { return clientIP(r, c.cfg.TrustedProxies) }
+
+func clientIP(r *http.Request, trusted []string) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	for _, t := range trusted {
+		if t == host {
+			if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+				parts := strings.Split(xff, ",")
+				return strings.TrimSpace(parts[len(parts)-1])
+			}
+		}
+	}
+	return host
+}
+
+var (
+	_ channels.Channel = (*Channel)(nil)
+	_ channels.Drainer = (*Channel)(nil)
+)

@@ -1,0 +1,141 @@
+// Package cli implements petitiond's subcommands.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/daemon"
+	"github.com/court12368/petitiond/internal/logging"
+)
+
+const usage = `petitiond — intake daemon of a court's public opinion centre (12368)
+
+Usage:
+  petitiond run -c FILE       run the configured channels
+  petitiond check -c FILE     validate a config; list every error with file:line
+  petitiond channels          list the channel types
+  petitiond example TYPE      print a commented example config for a channel type
+  petitiond version           print the version
+
+Signals (run): SIGTERM/SIGINT stop intake, drain in-flight petitions, exit 0;
+SIGHUP reloads the configuration.
+`
+
+// Main runs a subcommand and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	reg := channels.Default
+	switch args[0] {
+	case "run":
+		return run(args[1:], reg, stderr)
+	case "check":
+		return check(args[1:], reg, stdout, stderr)
+	case "channels":
+		for _, t := range reg.Types() {
+			fmt.Fprintf(stdout, "%-10s %s\n", t.Name, t.Summary)
+		}
+		return 0
+	case "example":
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, "usage: petitiond example TYPE")
+			return 2
+		}
+		t, ok := reg.Lookup(args[1])
+		if !ok {
+			fmt.Fprintf(stderr, "unknown channel type %q (known: %v)\n", args[1], reg.Names())
+			return 2
+		}
+		stdout.Write(t.Example)
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "petitiond", daemon.Version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("c", "petitiond.yaml", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	return *file, true
+}
+
+func printErrors(w io.Writer, err error) {
+	var es config.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int {
+	file, ok := configFlag("check", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, err := config.Load(file, reg)
+	if err == nil {
+		_, err = daemon.Build(cfg, reg)
+	}
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d channels)\n", file, len(cfg.Channels))
+	return 0
+}
+
+func run(args []string, reg *channels.Registry, stderr io.Writer) int {
+	file, ok := configFlag("run", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, err := config.Load(file, reg)
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
+	d, err := daemon.Start(cfg, reg, log)
+	if err != nil {
+		printErrors(stderr, err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			d.Reload(file)
+			continue
+		}
+		log.Info("signal received", "signal", sig.String())
+		break
+	}
+	signal.Stop(sigs)
+	if err := d.Shutdown(); err != nil {
+		log.Error("shutdown incomplete: unacknowledged items will be redelivered on the next start", "err", err)
+	}
+	return 0
+}

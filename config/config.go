@@ -1,0 +1,362 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/court12368/petitiond/channels"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Kafka     Kafka     `yaml:"kafka"`
+	Blobs     Blobs     `yaml:"blobs"`
+	State     State     `yaml:"state"`
+	Pipeline  Pipeline  `yaml:"pipeline"`
+	Normalize Normalize `yaml:"normalize"`
+	Routes    Routes    `yaml:"routes"`
+	Channels  []Channel `yaml:"channels"`
+	Admin     Admin     `yaml:"admin"`
+	Log       Log       `yaml:"log"`
+
+	// File is the path the config was read from.
+	File string `yaml:"-"`
+	// lines maps a dotted path (routes.rules[0].when) to its line.
+	lines map[string]int
+}
+
+// Kafka says where records go.
+type Kafka struct {
+	// Brokers are the bootstrap addresses of a real cluster.
+	Brokers []string `yaml:"brokers"`
+	// Embedded starts an in-process, single-node Kafka-compatible broker
+	// for evaluation when Brokers is empty.
+	Embedded *Embedded `yaml:"embedded"`
+	ClientID string    `yaml:"client_id"`
+	// CreateTopics creates the route topics when they are missing.
+	CreateTopics *bool `yaml:"create_topics"`
+	// Partitions and ReplicationFactor for created topics; -1 means the
+	// broker's default.
+	Partitions        int `yaml:"partitions"`
+	ReplicationFactor int `yaml:"replication_factor"`
+	// BatchSize and BatchTimeout bound how long a record waits to be sent.
+	BatchSize    int      `yaml:"batch_size"`
+	BatchTimeout Duration `yaml:"batch_timeout"`
+	// WriteTimeout bounds one produce attempt; MaxAttempts bounds retries.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	MaxAttempts  int      `yaml:"max_attempts"`
+	// Compression: none, gzip, snappy, lz4, zstd.
+	Compression string `yaml:"compression"`
+}
+
+// Embedded is the in-process evaluation broker.
+type Embedded struct {
+	Listen     string `yaml:"listen"`
+	DataDir    string `yaml:"data_dir"`
+	Partitions int    `yaml:"partitions"`
+}
+
+// Blobs is the content-addressed store for originals and attachments.
+type Blobs struct {
+	Dir string `yaml:"dir"`
+	// BaseURI, when set, is how downstream systems reach the blobs
+	// (e.g. an HTTP server over Dir); default file:// URIs.
+	BaseURI string `yaml:"base_uri"`
+}
+
+// State is where channels keep offsets and idempotency keys.
+type State struct {
+	Dir string `yaml:"dir"`
+}
+
+// Pipeline bounds the work in flight.
+type Pipeline struct {
+	// MaxInFlight bounds items taken but not yet acknowledged.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// DrainTimeout bounds how long shutdown waits for in-flight items.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+}
+
+// Normalize configures record cleaning and classification.
+type Normalize struct {
+	// Classify holds classification rules; see normalize/classify.
+	Classify yaml.Node `yaml:"classify"`
+	// Repeats configures repeat-petition detection.
+	Repeats Repeats `yaml:"repeats"`
+}
+
+// Repeats configures the local memory of petitioners and cases.
+type Repeats struct {
+	Enabled *bool `yaml:"enabled"`
+	// MaxEntries bounds the memory (oldest forgotten first).
+	MaxEntries int `yaml:"max_entries"`
+}
+
+// Routes choose topics and keys.
+type Routes struct {
+	DefaultTopic    string `yaml:"default_topic"`
+	DeadLetterTopic string `yaml:"dead_letter_topic"`
+	Rules           []Rule `yaml:"rules"`
+}
+
+// Rule sends records matching When to Topic, keyed by Key.
+type Rule struct {
+	Name string `yaml:"name"`
+	// When is an expression over the record (expr-lang), e.g.
+	// category == "filing_refusal".
+	When  string `yaml:"when"`
+	Topic string `yaml:"topic"`
+	// Key is an expression giving the Kafka key; default the record id.
+	Key string `yaml:"key"`
+	// Continue also evaluates later rules (a record may go to several
+	// topics); by default the first matching rule wins.
+	Continue bool `yaml:"continue"`
+}
+
+// Channel is one channel instance.
+type Channel struct {
+	Name     string    `yaml:"name"`
+	Type     string    `yaml:"type"`
+	Settings yaml.Node `yaml:"settings"`
+	// Decoded is the channel type's config struct, filled from Settings.
+	Decoded any `yaml:"-"`
+	// Line is where the entry starts.
+	Line int `yaml:"-"`
+	// Raw is the entry's settings re-encoded, to tell changed channels on
+	// reload.
+	Raw string `yaml:"-"`
+}
+
+// Admin is the operations listener.
+type Admin struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// Defaults returns a config with every default filled in.
+func Defaults() *Config {
+	return &Config{
+		Kafka: Kafka{
+			ClientID:          "petitiond",
+			Partitions:        3,
+			ReplicationFactor: -1,
+			BatchSize:         1000,
+			BatchTimeout:      Duration(2_000_000), // 2ms
+			WriteTimeout:      Duration(10_000_000_000),
+			MaxAttempts:       3,
+			Compression:       "none",
+		},
+		Blobs:    Blobs{Dir: "./var/blobs"},
+		State:    State{Dir: "./var/state"},
+		Pipeline: Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
+		Routes:   Routes{DefaultTopic: "petitions.intake", DeadLetterTopic: "petitions.deadletter"},
+		Admin:    Admin{Listen: "127.0.0.1:9464"},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// CreateTopics reports whether missing topics are created.
+func (k Kafka) CreateTopicsEnabled() bool { return k.CreateTopics == nil || *k.CreateTopics }
+
+// Pos returns the line of a dotted path, or 0.
+func (c *Config) Pos(path string) int { return c.lines[path] }
+
+// Errorf builds an Error at the position of path.
+func (c *Config) Errorf(path, format string, args ...any) *Error {
+	return &Error{File: c.File, Line: c.Pos(path), Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Load reads and validates a config file. Channel settings are decoded with
+// the types in reg. All problems are returned together as Errors.
+func Load(file string, reg *channels.Registry) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data, reg)
+}
+
+var channelName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Parse is Load from bytes.
+func Parse(file string, data []byte, reg *channels.Registry) (*Config, error) {
+	return parse(file, data, reg, newDecoder(file))
+}
+
+func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(trimBOM(data), &root); err != nil {
+		d.yamlError(err, 0, "")
+		return nil, d.errs
+	}
+	cfg := Defaults()
+	cfg.File = file
+	cfg.lines = d.lines
+	if len(root.Content) == 0 {
+		return nil, Errors{{File: file, Msg: "empty configuration"}}
+	}
+	d.expand(&root)
+	d.decodeInto(root.Content[0], cfg, "")
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	cfg.validate(d, reg)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return cfg, nil
+}
+
+func (c *Config) validate(d *decoder, reg *channels.Registry) {
+	at := func(path string) int { return c.lines[path] }
+	if len(c.Kafka.Brokers) == 0 && c.Kafka.Embedded == nil {
+		d.errorf(at("kafka"), "kafka", "set brokers, or embedded for the single-node evaluation broker")
+	}
+	if len(c.Kafka.Brokers) > 0 && c.Kafka.Embedded != nil {
+		d.errorf(at("kafka.embedded"), "kafka", "set either brokers or embedded, not both")
+	}
+	if e := c.Kafka.Embedded; e != nil {
+		if e.Listen == "" {
+			e.Listen = "127.0.0.1:9092"
+		}
+		if e.DataDir == "" {
+			e.DataDir = "./var/kafka"
+		}
+		if e.Partitions == 0 {
+			e.Partitions = 3
+		}
+	}
+	switch c.Kafka.Compression {
+	case "none", "gzip", "snappy", "lz4", "zstd":
+	default:
+		d.errorf(at("kafka.compression"), "kafka.compression", "unknown codec %q (none, gzip, snappy, lz4, zstd)", c.Kafka.Compression)
+	}
+	if c.Kafka.BatchSize < 1 {
+		d.errorf(at("kafka.batch_size"), "kafka.batch_size", "must be at least 1")
+	}
+	if c.Kafka.MaxAttempts < 1 {
+		d.errorf(at("kafka.max_attempts"), "kafka.max_attempts", "must be at least 1")
+	}
+	if c.Pipeline.MaxInFlight < 1 {
+		d.errorf(at("pipeline.max_in_flight"), "pipeline.max_in_flight", "must be at least 1")
+	}
+	if c.Routes.DefaultTopic == "" {
+		d.errorf(at("routes"), "routes.default_topic", "required")
+	}
+	if c.Routes.DeadLetterTopic == "" {
+		d.errorf(at("routes"), "routes.dead_letter_topic", "required")
+	}
+	for i, r := range c.Routes.Rules {
+		p := fmt.Sprintf("routes.rules[%d]", i)
+		if r.When == "" {
+			d.errorf(at(p), p+".when", "required")
+		}
+		if r.Topic == "" {
+			d.errorf(at(p), p+".topic", "required")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		d.errorf(at("log.level"), "log.level", "unknown level %q (debug, info, warn, error)", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		d.errorf(at("log.format"), "log.format", "unknown format %q (text, json)", c.Log.Format)
+	}
+	names := map[string]int{}
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		p := fmt.Sprintf("channels[%d]", i)
+		ch.Line = at(p)
+		switch {
+		case ch.Name == "":
+			d.errorf(ch.Line, p+".name", "required")
+		case !channelName.MatchString(ch.Name):
+			d.errorf(at(p+".name"), p+".name", "%q: use lower-case letters, digits, '.', '_' and '-'", ch.Name)
+		default:
+			if prev, dup := names[ch.Name]; dup {
+				d.errorf(at(p+".name"), p+".name", "duplicate channel name %q (first on line %d)", ch.Name, prev)
+			}
+			names[ch.Name] = at(p + ".name")
+		}
+		t, ok := reg.Lookup(ch.Type)
+		if !ok {
+			d.errorf(at(p+".type"), p+".type", "unknown channel type %q (known: %v)", ch.Type, reg.Names())
+			continue
+		}
+		sc := t.NewConfig()
+		settings := &ch.Settings
+		if settings.Kind == 0 {
+			settings = nil
+		}
+		before := len(d.errs)
+		d.decodeInto(settings, sc, p+".settings")
+		if len(d.errs) > before {
+			continue
+		}
+		if v, ok := sc.(channels.Validator); ok {
+			if err := v.Validate(); err != nil {
+				line := at(p + ".settings")
+				if line == 0 {
+					line = ch.Line
+				}
+				var ie *channels.InvalidError
+				if asInvalid(err, &ie) && ie.Field != "" {
+					if l := at(p + ".settings." + ie.Field); l > 0 {
+						line = l
+					}
+					d.errorf(line, p+".settings."+ie.Field, "%s", ie.Reason)
+				} else {
+					d.errorf(line, p+".settings", "%v", err)
+				}
+			}
+		}
+		ch.Decoded = sc
+		if settings != nil {
+			b, _ := yaml.Marshal(settings)
+			ch.Raw = ch.Type + "\n" + string(b)
+		} else {
+			ch.Raw = ch.Type
+		}
+	}
+}
+
+func asInvalid(err error, target **channels.InvalidError) bool {
+	for err != nil {
+		if ie, ok := err.(*channels.InvalidError); ok {
+			*target = ie
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+// DecodeNode decodes a node (e.g. normalize.classify) strictly into out,
+// reporting errors at their lines in this config's file.
+func (c *Config) DecodeNode(n *yaml.Node, out any, path string) error {
+	if n == nil || n.Kind == 0 {
+		return nil
+	}
+	d := newDecoder(c.File)
+	d.lines = c.lines
+	d.decodeInto(n, out, path)
+	if len(d.errs) > 0 {
+		return d.errs
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+// Package daemon wires petitiond together: config → blob store, Kafka
+// producer (or the embedded broker), normalizer, router, engine, channels
+// under supervision, and the admin listener.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/engine"
+	"github.com/court12368/petitiond/router"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+// Daemon is a running petitiond.
+type Daemon struct {
+	Log      *slog.Logger
+	Registry *channels.Registry
+
+	cfg      *config.Config
+	blobs    *blob.Dir
+	prod     *router.KafkaProducer
+	fake     *kfake.Cluster
+	eng      *engine.Engine
+	metrics  *engine.Metrics
+	promReg  *prometheus.Registry
+	admin    *http.Server
+	adminLn  net.Listener
+	reloads  *prometheus.CounterVec
+	ctx      context.Context
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	channels map[string]*running
+	wg       sync.WaitGroup
+}
+
+// Build validates everything that can be checked without I/O: the config,
+// channel settings, routes and rules. It is what `petitiond check` runs.
+func Build(cfg *config.Config, reg *channels.Registry) (*router.Rules, error) {
+	var errs config.Errors
+	rules, err := router.Compile(cfg)
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			errs = append(errs, ce...)
+		} else {
+			errs = append(errs, &config.Error{File: cfg.File, Msg: err.Error()})
+		}
+	}
+	if _, err := buildNormalizer(cfg, nil); err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			errs = append(errs, ce...)
+		} else {
+			errs = append(errs, &config.Error{File: cfg.File, Msg: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return rules, nil
+}
+
+// Start brings the daemon up: it returns once channels are started.
+func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemon, error) {
+	rules, err := Build(cfg, reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*running{}}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			d.cleanup()
+		}
+	}()
+
+	if d.blobs, err = blob.NewDir(cfg.Blobs.Dir, cfg.Blobs.BaseURI); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("state.dir: %w", err)
+	}
+	brokers := cfg.Kafka.Brokers
+	if cfg.Kafka.Embedded != nil {
+		d.fake, brokers, err = startEmbedded(cfg.Kafka.Embedded, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	d.prod = router.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log)
+	if cfg.Kafka.CreateTopicsEnabled() {
+		if err := d.ensureTopics(rules); err != nil {
+			// Not fatal: Kafka may come up later; readiness tells.
+			log.Warn("could not create topics (will retry in the background)", "err", err)
+			go d.retryTopics(rules)
+		}
+	}
+	d.prod.Start()
+
+	d.promReg = prometheus.NewRegistry()
+	d.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.metrics = engine.NewMetrics(d.promReg, d.prod.Healthy)
+	d.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "petitiond_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
+	}, []string{"result"})
+	d.promReg.MustRegister(d.reloads)
+	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "petitiond_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
+	}, func() float64 { return 1 }))
+
+	norm, err := buildNormalizer(cfg, d.blobs)
+	if err != nil {
+		return nil, err
+	}
+	d.eng = engine.New(log, norm, rules, d.prod, d.metrics, cfg.Pipeline.MaxInFlight)
+
+	if err := d.startAdmin(); err != nil {
+		return nil, err
+	}
+	for _, ch := range cfg.Channels {
+		if err := d.startChannel(ch); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	log.Info("petitiond started", "version", Version, "channels", len(cfg.Channels), "brokers", brokers)
+	return d, nil
+}
+
+func (d *Daemon) ensureTopics(rules *router.Rules) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	partitions := d.cfg.Kafka.Partitions
+	if partitions == 0 {
+		partitions = -1
+	}
+	return d.prod.EnsureTopics(ctx, rules.Topics(), partitions, d.cfg.Kafka.ReplicationFactor)
+}
+
+func (d *Daemon) retryTopics(rules *router.Rules) {
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		if err := d.ensureTopics(rules); err == nil {
+			d.Log.Info("topics ensured")
+			return
+		}
+	}
+}
+
+func (d *Daemon) startChannel(cc config.Channel) error {
+	t, ok := d.Registry.Lookup(cc.Type)
+	if !ok {
+		return fmt.Errorf("channel %s: unknown type %q", cc.Name, cc.Type)
+	}
+	stateDir := filepath.Join(d.cfg.State.Dir, "channels", cc.Name)
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return fmt.Errorf("channel %s: state dir: %w", cc.Name, err)
+	}
+	env := channels.Env{
+		Name:         cc.Name,
+		Logger:       d.Log.With("channel", cc.Name),
+		Blobs:        d.blobs,
+		StateDir:     stateDir,
+		DrainTimeout: d.cfg.Pipeline.DrainTimeout.D(),
+	}
+	ch, err := t.New(cc.Decoded, env)
+	if err != nil {
+		return fmt.Errorf("channel %s: %w", cc.Name, err)
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	r := &running{cfg: cc, cancel: cancel, done: make(chan struct{})}
+	d.mu.Lock()
+	d.channels[cc.Name] = r
+	d.mu.Unlock()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer close(r.done)
+		supervise(ctx, env.Logger, cc.Name, ch, d.eng.Sink(cc.Name, cc.Type), d.metrics)
+	}()
+	return nil
+}
+
+// Addr returns the admin listener address.
+func (d *Daemon) AdminAddr() string {
+	if d.adminLn == nil {
+		return ""
+	}
+	return d.adminLn.Addr().String()
+}
+
+func (d *Daemon) startAdmin() error {
+	if d.cfg.Admin.Listen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", d.cfg.Admin.Listen)
+	if err != nil {
+		return fmt.Errorf("admin.listen: %w", err)
+	}
+	d.adminLn = ln
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(d.promReg, promhttp.HandlerOpts{Registry: d.promReg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !d.prod.Healthy() {
+			http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if d.ctx.Err() != nil {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go d.admin.Serve(ln)
+	d.Log.Info("admin listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Shutdown stops intake, drains in-flight items up to the drain timeout,
+// flushes the producer and stops everything. It returns an error when
+// items were left unacknowledged (they are redelivered on the next start).
+func (d *Daemon) Shutdown() error {
+	d.Log.Info("shutting down: stopping intake and draining")
+	timeout := d.cfg.Pipeline.DrainTimeout.D()
+	deadline, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Channels stop taking input; their Run waits for their acks.
+	d.cancel()
+	chDone := make(chan struct{})
+	go func() { d.wg.Wait(); close(chDone) }()
+	var errs []error
+	select {
+	case <-chDone:
+	case <-deadline.Done():
+		errs = append(errs, errors.New("channels did not stop before the drain deadline"))
+	}
+	d.eng.StopIntake()
+	if err := d.eng.Drain(deadline); err != nil {
+		errs = append(errs, err)
+	}
+	d.cleanup()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	d.Log.Info("shutdown complete")
+	return nil
+}
+
+func (d *Daemon) cleanup() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	if d.prod != nil {
+		d.prod.Close()
+	}
+	if d.admin != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		d.admin.Shutdown(ctx)
+		cancel()
+	}
+	if d.fake != nil {
+		d.fake.Close()
+	}
+}

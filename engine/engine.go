@@ -1,0 +1,260 @@
+// Package engine runs the pipeline: items from channels are normalized,
+// routed and produced, and each item's Ack is called once every record made
+// from it is acknowledged by Kafka or has gone to the dead-letter topic.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/router"
+)
+
+// MaxRecordBytes bounds a record value; larger ones are dead-lettered
+// (originals live in the blob store, so records stay small).
+const MaxRecordBytes = 900 << 10
+
+// Engine is the shared pipeline of all channels.
+type Engine struct {
+	log     *slog.Logger
+	norm    atomic.Pointer[normalize.Normalizer]
+	rules   atomic.Pointer[router.Rules]
+	prod    router.Producer
+	metrics *Metrics
+	now     func() time.Time
+
+	slots     chan struct{} // in-flight bound
+	inflight  sync.WaitGroup
+	accepting atomic.Bool
+}
+
+// New returns an engine accepting items.
+func New(log *slog.Logger, norm *normalize.Normalizer, rules *router.Rules, prod router.Producer, m *Metrics, maxInFlight int) *Engine {
+	e := &Engine{log: log, prod: prod, metrics: m, now: time.Now, slots: make(chan struct{}, maxInFlight)}
+	e.norm.Store(norm)
+	e.rules.Store(rules)
+	e.accepting.Store(true)
+	return e
+}
+
+// SetRules swaps the routing rules (on reload).
+func (e *Engine) SetRules(r *router.Rules) { e.rules.Store(r) }
+
+// SetNormalizer swaps the normalizer (on reload).
+func (e *Engine) SetNormalizer(n *normalize.Normalizer) { e.norm.Store(n) }
+
+// Healthy reports whether Kafka is believed reachable.
+func (e *Engine) Healthy() bool { return e.prod.Healthy() }
+
+// Sink returns the sink of one channel instance.
+func (e *Engine) Sink(name, typ string) channels.Sink {
+	return &sink{e: e, ch: normalize.ChannelRef{Name: name, Type: typ}}
+}
+
+// StopIntake makes every later Submit fail with ErrUnavailable.
+func (e *Engine) StopIntake() { e.accepting.Store(false) }
+
+// Drain waits until every accepted item is acknowledged or ctx is done.
+func (e *Engine) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { e.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("drain: %d items still in flight: %w", len(e.slots), ctx.Err())
+	}
+}
+
+// InFlight returns the number of items taken and not yet acknowledged.
+func (e *Engine) InFlight() int { return len(e.slots) }
+
+type sink struct {
+	e  *Engine
+	ch normalize.ChannelRef
+}
+
+func (s *sink) Healthy() bool { return s.e.prod.Healthy() && s.e.accepting.Load() }
+
+func (s *sink) Reject(reason string) { s.e.metrics.Rejected.WithLabelValues(s.ch.Name, reason).Inc() }
+
+func (s *sink) Submit(ctx context.Context, it *channels.Item) error {
+	return s.submit(ctx, it, -1)
+}
+
+func (s *sink) TrySubmit(ctx context.Context, it *channels.Item, wait time.Duration) error {
+	return s.submit(ctx, it, wait)
+}
+
+func (s *sink) submit(ctx context.Context, it *channels.Item, wait time.Duration) error {
+	e := s.e
+	if it.Ack == nil {
+		return errors.New("engine: item without Ack")
+	}
+	if !e.accepting.Load() {
+		e.metrics.Refused.WithLabelValues(s.ch.Name).Inc()
+		return fmt.Errorf("%w: shutting down", channels.ErrUnavailable)
+	}
+	if !e.prod.Healthy() {
+		e.metrics.Refused.WithLabelValues(s.ch.Name).Inc()
+		return fmt.Errorf("%w: kafka unreachable", channels.ErrUnavailable)
+	}
+	select {
+	case e.slots <- struct{}{}:
+	default:
+		var timeout <-chan time.Time
+		if wait >= 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case e.slots <- struct{}{}:
+		case <-timeout:
+			e.metrics.Refused.WithLabelValues(s.ch.Name).Inc()
+			return fmt.Errorf("%w: too many items in flight", channels.ErrUnavailable)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	e.inflight.Add(1)
+	e.metrics.Received.WithLabelValues(s.ch.Name, s.ch.Type).Inc()
+	e.metrics.InFlight.WithLabelValues(s.ch.Name).Inc()
+	e.process(s.ch, it, e.now())
+	return nil
+}
+
+// finish delivers the outcome exactly once and frees the slot.
+func (e *Engine) finish(ch normalize.ChannelRef, it *channels.Item, start time.Time, out channels.Outcome) {
+	m := e.metrics
+	switch {
+	case out.Err != nil:
+		m.Failed.WithLabelValues(ch.Name).Inc()
+	case out.Invalid != nil:
+		m.Rejected.WithLabelValues(ch.Name, "invalid").Inc()
+	case out.Ignored:
+		m.Ignored.WithLabelValues(ch.Name).Inc()
+	}
+	m.InFlight.WithLabelValues(ch.Name).Dec()
+	m.Latency.WithLabelValues(ch.Name).Observe(time.Since(start).Seconds())
+	<-e.slots
+	e.inflight.Done()
+	it.Ack(out)
+}
+
+func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.Time) {
+	pets, err := e.normalize(ch, it)
+	if errors.Is(err, normalize.ErrNotPetition) {
+		e.finish(ch, it, start, channels.Outcome{Ignored: true, Reason: err.Error()})
+		return
+	}
+	var inv *channels.InvalidError
+	if err != nil && it.RejectInvalid && errors.As(err, &inv) {
+		e.finish(ch, it, start, channels.Outcome{Invalid: inv, Reason: inv.Error()})
+		return
+	}
+	if err != nil {
+		e.deadLetter(ch, it, start, "normalize", err)
+		return
+	}
+	rules := e.rules.Load()
+	var msgs []router.Message
+	var produced []channels.Produced
+	for _, p := range pets {
+		targets, err := rules.Route(p)
+		if err != nil {
+			e.deadLetter(ch, it, start, "route", err)
+			return
+		}
+		value, err := json.Marshal(p)
+		if err != nil {
+			e.deadLetter(ch, it, start, "encode", err)
+			return
+		}
+		if len(value) > MaxRecordBytes {
+			e.deadLetter(ch, it, start, "encode", fmt.Errorf("record of %d bytes exceeds %d", len(value), MaxRecordBytes))
+			return
+		}
+		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", p.IngestedAt)
+		for _, t := range targets {
+			msgs = append(msgs, router.Message{Topic: t.Topic, Key: []byte(t.Key), Value: value, Headers: hdrs})
+			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
+		}
+	}
+	e.prod.Produce(msgs, func(err error) {
+		if err != nil {
+			e.finish(ch, it, start, channels.Outcome{Err: err})
+			return
+		}
+		for _, p := range produced {
+			e.metrics.Produced.WithLabelValues(ch.Name, p.Topic).Inc()
+		}
+		e.finish(ch, it, start, channels.Outcome{Records: produced})
+	})
+}
+
+// normalize runs the normalizer, turning a panic into an error: no input
+// may take the daemon down.
+func (e *Engine) normalize(ch normalize.ChannelRef, it *channels.Item) (pets []*normalize.Petition, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Error("normalizer panic", "channel", ch.Name, "source_ref", it.SourceRef, "panic", fmt.Sprint(r))
+			err = fmt.Errorf("internal error while normalizing: %v", r)
+		}
+	}()
+	return e.norm.Load().Normalize(ch, it)
+}
+
+func (e *Engine) deadLetter(ch normalize.ChannelRef, it *channels.Item, start time.Time, stage string, cause error) {
+	orig := normalize.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI}
+	dl := normalize.DeadLetter{
+		Schema:   normalize.DeadLetterSchema,
+		Channel:  ch,
+		Source:   normalize.Source{ID: it.SourceID, Ref: it.SourceRef, Original: orig},
+		Error:    cause.Error(),
+		Stage:    stage,
+		Original: orig,
+		At:       e.now().UTC().Truncate(time.Millisecond),
+	}
+	if it.SourceID != "" {
+		dl.ID = normalize.PetitionID(ch.Name, it.SourceID)
+	}
+	value, _ := json.Marshal(dl)
+	e.log.Warn("dead-lettering item", "channel", ch.Name, "stage", stage, "source_ref", it.SourceRef, "err", cause)
+	topic := e.rules.Load().DeadLetterTopic()
+	key := dl.ID
+	if key == "" {
+		key = orig.SHA256
+	}
+	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", dl.At)
+	e.prod.Produce([]router.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
+		if err != nil {
+			e.finish(ch, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
+			return
+		}
+		e.metrics.DeadLettered.WithLabelValues(ch.Name, stage).Inc()
+		e.finish(ch, it, start, channels.Outcome{DeadLettered: true, Reason: stage + ": " + cause.Error()})
+	})
+}
+
+// ceHeaders are the CloudEvents Kafka binary-binding headers.
+func ceHeaders(id, source, typ string, at time.Time) []kafka.Header {
+	return []kafka.Header{
+		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_id", Value: []byte(id)},
+		{Key: "ce_source", Value: []byte(source)},
+		{Key: "ce_type", Value: []byte(typ)},
+		{Key: "ce_time", Value: []byte(at.UTC().Format(time.RFC3339Nano))},
+		{Key: "content-type", Value: []byte("application/json")},
+	}
+}

@@ -1,0 +1,78 @@
+package engine
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the per-channel pipeline metrics. Labels carry channel names
+// and fixed reasons only, never anything from a petition.
+type Metrics struct {
+	Received     *prometheus.CounterVec
+	Produced     *prometheus.CounterVec
+	DeadLettered *prometheus.CounterVec
+	Rejected     *prometheus.CounterVec
+	Failed       *prometheus.CounterVec
+	Ignored      *prometheus.CounterVec
+	Refused      *prometheus.CounterVec
+	InFlight     *prometheus.GaugeVec
+	Latency      *prometheus.HistogramVec
+	Restarts     *prometheus.CounterVec
+	KafkaUp      prometheus.GaugeFunc
+}
+
+// NewMetrics registers the pipeline metrics with reg.
+func NewMetrics(reg prometheus.Registerer, kafkaUp func() bool) *Metrics {
+	m := &Metrics{
+		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_received_total", Help: "Items taken from a channel's source.",
+		}, []string{"channel", "type"}),
+		Produced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_records_produced_total", Help: "Petition records acknowledged by Kafka.",
+		}, []string{"channel", "topic"}),
+		DeadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_dead_lettered_total", Help: "Items that went to the dead-letter topic.",
+		}, []string{"channel", "stage"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_rejected_total", Help: "Inputs refused with an error to the client (bad request, too large, invalid field).",
+		}, []string{"channel", "reason"}),
+		Failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_failed_total", Help: "Items not delivered (kept by the source for a retry).",
+		}, []string{"channel"}),
+		Ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_ignored_total", Help: "Items that are no petition (auto-replies, bounces).",
+		}, []string{"channel"}),
+		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_items_refused_total", Help: "Submissions refused because the pipeline was busy or Kafka unavailable.",
+		}, []string{"channel"}),
+		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "petitiond_items_in_flight", Help: "Items taken and not yet acknowledged.",
+		}, []string{"channel"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "petitiond_item_latency_seconds",
+			Help:    "Time from submission to acknowledgement.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"channel"}),
+		Restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "petitiond_channel_restarts_total", Help: "Channel restarts after an error.",
+		}, []string{"channel"}),
+	}
+	m.KafkaUp = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "petitiond_kafka_up", Help: "1 when Kafka answered recently.",
+	}, func() float64 {
+		if kafkaUp() {
+			return 1
+		}
+		return 0
+	})
+	reg.MustRegister(m.Received, m.Produced, m.DeadLettered, m.Rejected, m.Failed, m.Ignored,
+		m.Refused, m.InFlight, m.Latency, m.Restarts, m.KafkaUp)
+	return m
+}
+
+// Forget removes a channel's series (after it was removed by a reload).
+func (m *Metrics) Forget(channel string) {
+	l := prometheus.Labels{"channel": channel}
+	for _, v := range []*prometheus.MetricVec{m.Received.MetricVec, m.Produced.MetricVec, m.DeadLettered.MetricVec,
+		m.Rejected.MetricVec, m.Failed.MetricVec, m.Ignored.MetricVec, m.Refused.MetricVec, m.InFlight.MetricVec,
+		m.Latency.MetricVec, m.Restarts.MetricVec} {
+		v.DeletePartialMatch(l)
+	}
+}

@@ -1,0 +1,170 @@
+package normalize
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/channels"
+)
+
+// ErrNotPetition is returned for items that are valid input but no petition
+// (an auto-reply, a bounce). The channel releases them without a record.
+var ErrNotPetition = errors.New("not a petition")
+
+// Item kinds understood by Normalize.
+const (
+	KindFields = "fields" // Item.Fields hold petition fields (web, mapped CSV/JSON)
+	KindMail   = "rfc822" // Item.Original is an e-mail
+	KindCall   = "cdr"    // Item.Fields hold a parsed call-detail record
+)
+
+// Limits on field lengths, in characters.
+var fieldLimits = map[string]int{
+	"name": 100, "id_number": 32, "phone": 64, "email": 254, "address": 500,
+	"subject": 500, "content": 100_000, "case_number": 500, "court": 100,
+}
+
+// Normalizer builds petition records from channel items.
+type Normalizer struct {
+	Blobs blob.Store
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Enrich, when set, runs after the basic record is built (Chinese
+	// parsing, classification, repeat detection).
+	Enrich func(p *Petition, it *channels.Item)
+	// Mail turns a stored e-mail into a record; set by the mail wiring.
+	Mail func(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, error)
+}
+
+func (n *Normalizer) now() time.Time {
+	if n.Now != nil {
+		return n.Now()
+	}
+	return time.Now()
+}
+
+// Normalize turns one item into its petition records. A returned
+// *channels.InvalidError names the input at fault; ErrNotPetition means the
+// item is to be released without a record.
+func (n *Normalizer) Normalize(ch ChannelRef, it *channels.Item) ([]*Petition, error) {
+	var p *Petition
+	var err error
+	switch it.Kind {
+	case KindFields, KindCall, "":
+		p, err = n.fromFields(ch, it)
+	case KindMail:
+		if n.Mail == nil {
+			return nil, fmt.Errorf("no mail normalizer configured")
+		}
+		p, err = n.Mail(n, ch, it)
+	default:
+		return nil, fmt.Errorf("unknown item kind %q", it.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.finish(p, it)
+	return []*Petition{p}, nil
+}
+
+// NewPetition returns a record with the envelope filled from the item.
+func (n *Normalizer) NewPetition(ch ChannelRef, it *channels.Item) *Petition {
+	p := &Petition{
+		Schema:     Schema,
+		Channel:    ch,
+		ReceivedAt: it.ReceivedAt.UTC().Truncate(time.Millisecond),
+		IngestedAt: n.now().UTC().Truncate(time.Millisecond),
+		Cases:      []Case{},
+		Labels:     []string{},
+		Priority:   "normal",
+		Category:   "other",
+		Source: Source{
+			ID:       it.SourceID,
+			Ref:      it.SourceRef,
+			Original: BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI},
+		},
+		Attachments: []Attachment{},
+		Meta:        map[string]any{},
+	}
+	if p.ReceivedAt.IsZero() {
+		p.ReceivedAt = p.IngestedAt
+	}
+	for k, v := range it.Meta {
+		p.Meta[k] = v
+	}
+	for _, a := range it.Attachments {
+		p.Attachments = append(p.Attachments, Attachment{
+			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
+		})
+	}
+	return p
+}
+
+func invalid(field, format string, args ...any) error {
+	return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (n *Normalizer) fromFields(ch ChannelRef, it *channels.Item) (*Petition, error) {
+	f := it.Fields
+	for k, v := range f {
+		if !utf8.ValidString(v) {
+			return nil, invalid(k, "not valid UTF-8")
+		}
+		if lim, ok := fieldLimits[k]; ok && utf8.RuneCountInString(v) > lim {
+			return nil, invalid(k, "longer than %d characters", lim)
+		}
+	}
+	p := n.NewPetition(ch, it)
+	p.Petitioner.Name = CleanLine(f["name"])
+	p.Petitioner.Address = CleanLine(f["address"])
+	p.Subject = CleanLine(f["subject"])
+	p.Content = CleanText(f["content"])
+	if it.Kind != KindCall && p.Content == "" {
+		return nil, invalid("content", "required: the petition text is empty")
+	}
+	if e := strings.TrimSpace(f["email"]); e != "" {
+		a, err := mail.ParseAddress(e)
+		if err != nil || strings.ContainsAny(a.Address, " \t") {
+			return nil, invalid("email", "not an e-mail address")
+		}
+		p.Petitioner.Email = strings.ToLower(a.Address)
+	}
+	if err := parsePetitionerFields(p, f); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// finish sets the derived fields every record has.
+func (n *Normalizer) finish(p *Petition, it *channels.Item) {
+	if p.Source.ID == "" {
+		p.Source.ID = it.SourceID
+	}
+	p.ID = PetitionID(p.Channel.Name, p.Source.ID)
+	p.TrackingNo = TrackingNo(p.ID)
+	if p.FollowUpOf == "" {
+		if t := FindTrackingNo(p.Subject); t != "" && t != p.TrackingNo {
+			p.FollowUpOf = t
+		}
+	}
+	if n.Enrich != nil {
+		n.Enrich(p, it)
+	}
+	if p.FollowUpOf != "" && !hasLabel(p.Labels, "follow_up") {
+		p.Labels = append(p.Labels, "follow_up")
+	}
+}
+
+func hasLabel(ls []string, l string) bool {
+	for _, x := range ls {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}

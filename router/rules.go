@@ -1,0 +1,137 @@
+// Package router decides where petition records go (topic and key, from
+// YAML rules) and produces them to Kafka with acks=all.
+package router
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/normalize"
+)
+
+// Target is one destination of a record.
+type Target struct {
+	Topic string
+	Key   string
+	Rule  string // the rule that chose it; "" for the default topic
+}
+
+type rule struct {
+	name     string
+	when     *vm.Program
+	key      *vm.Program
+	topic    string
+	continue_ bool
+}
+
+// Rules is a compiled rule set.
+type Rules struct {
+	rules        []rule
+	defaultTopic string
+	deadLetter   string
+}
+
+// Compile checks and compiles the routes of a config. Errors carry the
+// config file and line of the offending rule.
+func Compile(cfg *config.Config) (*Rules, error) {
+	rc := cfg.Routes
+	rs := &Rules{defaultTopic: rc.DefaultTopic, deadLetter: rc.DeadLetterTopic}
+	var errs config.Errors
+	env := expr.Env(normalize.Petition{})
+	for i, r := range rc.Rules {
+		p := fmt.Sprintf("routes.rules[%d]", i)
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("rule%d", i+1)
+		}
+		cr := rule{name: name, topic: r.Topic, continue_: r.Continue}
+		w, err := expr.Compile(r.When, env, expr.AsBool())
+		if err != nil {
+			errs = append(errs, cfg.Errorf(p+".when", "%v", oneLine(err)))
+		}
+		cr.when = w
+		if r.Key != "" {
+			k, err := expr.Compile(r.Key, env, expr.AsKind(reflect.String))
+			if err != nil {
+				errs = append(errs, cfg.Errorf(p+".key", "%v", oneLine(err)))
+			}
+			cr.key = k
+		}
+		rs.rules = append(rs.rules, cr)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return rs, nil
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// DeadLetterTopic is where unusable items go.
+func (rs *Rules) DeadLetterTopic() string { return rs.deadLetter }
+
+// Topics lists every topic the rules may produce to.
+func (rs *Rules) Topics() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range append([]string{rs.defaultTopic, rs.deadLetter}, rs.ruleTopics()...) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (rs *Rules) ruleTopics() []string {
+	out := make([]string, len(rs.rules))
+	for i, r := range rs.rules {
+		out[i] = r.topic
+	}
+	return out
+}
+
+// Route returns the targets of a record: the topic of the first matching
+// rule (and of later ones while rules say continue), else the default topic.
+func (rs *Rules) Route(p *normalize.Petition) ([]Target, error) {
+	var out []Target
+	for _, r := range rs.rules {
+		v, err := expr.Run(r.when, p)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %v", r.name, oneLine(err))
+		}
+		if ok, _ := v.(bool); !ok {
+			continue
+		}
+		key := p.ID
+		if r.key != nil {
+			k, err := expr.Run(r.key, p)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s key: %v", r.name, oneLine(err))
+			}
+			if s, _ := k.(string); s != "" {
+				key = s
+			}
+		}
+		out = append(out, Target{Topic: r.topic, Key: key, Rule: r.name})
+		if !r.continue_ {
+			break
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, Target{Topic: rs.defaultTopic, Key: p.ID})
+	}
+	return out, nil
+}
