@@ -205,9 +205,6 @@ func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Confi
 	}
 	d.expand(&root)
 	d.decodeInto(root.Content[0], cfg, "")
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
 	cfg.validate(d, reg)
 	if len(d.errs) > 0 {
 		return nil, d.errs

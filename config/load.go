@@ -205,7 +205,7 @@ func (d *decoder) check(n *yaml.Node, t reflect.Type, path string) {
 		// A custom scalar type: let it judge the node now, so its error
 		// gets a line and does not stop the decoding of the rest.
 		if err := reflect.New(t).Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
-			d.errorf(n.Line, path, "%v", err)
+			d.errorf(n.Line, path, "%s", units.Message(err))
 		}
 		return
 	}
@@ -275,12 +275,13 @@ func (d *decoder) secretFile(k, v *yaml.Node, base, path string) {
 		d.errorf(v.Line, path, "want a file path")
 		return
 	}
+	k.Value = base // reported once, not again as an unknown key
 	b, err := d.read(v.Value)
 	if err != nil {
 		d.errorf(v.Line, path, "reading secret: %v", err)
+		v.Value = ""
 		return
 	}
-	k.Value = base
 	v.Value = strings.TrimRight(string(b), "\r\n")
 	v.Tag = "!!str"
 	v.Style = yaml.DoubleQuotedStyle
@@ -298,10 +299,12 @@ func kindName(k yaml.Kind) string {
 
 // decodeInto checks n against out's type and then decodes it, collecting
 // errors with positions. out must be a pointer.
+//
+// Decoding goes on after errors (yaml.v3 collects type errors and carries
+// on), so that one run lists every problem.
 func (d *decoder) decodeInto(n *yaml.Node, out any, path string) {
-	before := len(d.errs)
 	d.check(n, reflect.TypeOf(out), path)
-	if len(d.errs) > before || n == nil {
+	if n == nil {
 		return
 	}
 	if err := n.Decode(out); err != nil {
@@ -321,11 +324,24 @@ func (d *decoder) yamlError(err error, line int, path string) {
 		if sub := yamlLine.FindStringSubmatch(m); sub != nil {
 			var l int
 			fmt.Sscanf(sub[1], "%d", &l)
-			d.errorf(l, path, "%s", sub[2])
+			if !d.reported(l, sub[2]) {
+				d.errorf(l, path, "%s", sub[2])
+			}
 			continue
 		}
 		d.errorf(line, path, "%s", strings.TrimPrefix(m, "yaml: "))
 	}
+}
+
+// reported tells whether the walk already reported msg at line (custom
+// scalar types report the same error to both).
+func (d *decoder) reported(line int, msg string) bool {
+	for _, e := range d.errs {
+		if e.Line == line && e.Msg == msg {
+			return true
+		}
+	}
+	return false
 }
 
 // DecodeStrict decodes a YAML document into out (a pointer) with the same

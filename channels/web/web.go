@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -445,6 +446,9 @@ func (c *Channel) setField(in *input, k string, v any) (string, error) {
 }
 
 func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
+	if !utf8.Valid(body) {
+		return "", fmt.Errorf("malformed JSON: not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var obj map[string]any

@@ -21,14 +21,14 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("want a duration such as 10s")
+		return typeError(n, "want a duration such as 10s")
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (use e.g. 500ms, 10s, 5m)", n.Value)
+		return typeError(n, "invalid duration %q (use e.g. 500ms, 10s, 5m)", n.Value)
 	}
 	if v < 0 {
-		return fmt.Errorf("invalid duration %q: negative", n.Value)
+		return typeError(n, "invalid duration %q: negative", n.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -44,11 +44,11 @@ type ByteSize int64
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("want a size such as 10MiB")
+		return typeError(n, "want a size such as 10MiB")
 	}
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return err
+		return typeError(n, "%v", err)
 	}
 	*b = ByteSize(v)
 	return nil
@@ -77,4 +77,23 @@ func ParseByteSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q (use e.g. 1048576, 512KiB, 10MiB)", s)
 	}
 	return v * mult, nil
+}
+
+// typeError is a *yaml.TypeError, so yaml.v3 records it with its line and
+// goes on decoding the rest of the document.
+func typeError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", n.Line) + fmt.Sprintf(format, args...)}}
+}
+
+// Message returns the text of an error from this package without the
+// "line N:" prefix.
+func Message(err error) string {
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) == 1 {
+		m := te.Errors[0]
+		if i := strings.Index(m, ": "); strings.HasPrefix(m, "line ") && i > 0 {
+			return m[i+2:]
+		}
+		return m
+	}
+	return err.Error()
 }

@@ -1,0 +1,209 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/config/units"
+)
+
+type fakeSettings struct {
+	Address  string         `yaml:"address"`
+	Password string         `yaml:"password"`
+	Interval units.Duration `yaml:"interval"`
+	Size     units.ByteSize `yaml:"size"`
+	Port     int            `yaml:"port"`
+	Inner    struct {
+		Deep string `yaml:"deep"`
+	} `yaml:"inner"`
+}
+
+func (s *fakeSettings) Validate() error {
+	if s.Port < 0 {
+		return &channels.InvalidError{Field: "port", Reason: "must not be negative"}
+	}
+	return nil
+}
+
+func registry() *channels.Registry {
+	r := channels.NewRegistry()
+	r.Register(channels.Type{
+		Name:      "fake",
+		NewConfig: func() any { return &fakeSettings{Interval: units.Duration(5e9)} },
+		New:       func(any, channels.Env) (channels.Channel, error) { return nil, nil },
+	})
+	return r
+}
+
+func parse(t *testing.T, src string) (*config.Config, []string) {
+	t.Helper()
+	cfg, err := config.Parse("petitiond.yaml", []byte(src), registry())
+	if err == nil {
+		return cfg, nil
+	}
+	var es config.Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("Parse error is %T, want config.Errors: %v", err, err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Error())
+	}
+	return nil, out
+}
+
+const base = `kafka:
+  brokers: ["127.0.0.1:9092"]
+routes:
+  default_topic: p.intake
+  dead_letter_topic: p.dead
+`
+
+func wantErrors(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range want {
+		if !strings.Contains(got[i], want[i]) {
+			t.Errorf("error %d = %q, want it to contain %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestUnknownKeyInsideSettingsHasLine(t *testing.T) {
+	_, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      address: x
+      inner:
+        deep: y
+        deeep: z
+      mailbx: INBOX
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:13: channels[0].settings.inner: unknown key "deeep"`,
+		`petitiond.yaml:14: channels[0].settings: unknown key "mailbx"`)
+}
+
+func TestEveryErrorListed(t *testing.T) {
+	_, errs := parse(t, `kafka:
+  brokers: ["127.0.0.1:9092"]
+  batch_timeout: soon
+  brokerz: []
+routes:
+  default_topic: p.intake
+  dead_letter_topic: p.dead
+channels:
+  - name: one
+    type: fake
+    settings: {interval: 3 days, port: many, size: 12XB}
+  - name: one
+    type: fake
+  - name: two
+    type: nosuch
+  - name: Bad Name
+    type: fake
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:3: kafka.batch_timeout: invalid duration "soon"`,
+		`petitiond.yaml:4: kafka: unknown key "brokerz"`,
+		`petitiond.yaml:11: channels[0].settings.interval: invalid duration "3 days"`,
+		`petitiond.yaml:11: channels[0].settings.size: invalid size "12XB"`,
+		`petitiond.yaml:11: channels[0].settings: cannot unmarshal !!str`,
+		`petitiond.yaml:12: channels[1].name: duplicate channel name "one" (first on line 9)`,
+		`petitiond.yaml:15: channels[2].type: unknown channel type "nosuch"`,
+		`petitiond.yaml:16: channels[3].name: "Bad Name"`,
+	)
+	_, errs = parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings: {port: -1}
+  - name: one
+    type: fake
+  - name: two
+    type: nosuch
+  - name: Bad Name
+    type: fake
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:9: channels[0].settings.port: must not be negative`,
+		`petitiond.yaml:10: channels[1].name: duplicate channel name "one" (first on line 7)`,
+		`petitiond.yaml:13: channels[2].type: unknown channel type "nosuch"`,
+		`petitiond.yaml:14: channels[3].name: "Bad Name"`,
+	)
+}
+
+func TestEnvAndSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "pw")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PD_TEST_ADDR", "imap.example.org:993")
+	t.Setenv("PD_TEST_PORT", "1143")
+	cfg, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      address: ${PD_TEST_ADDR}
+      port: ${PD_TEST_PORT}
+      password_file: `+secret+`
+      inner: {deep: "${PD_TEST_UNSET:-fallback} costs $$5"}
+`)
+	if errs != nil {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	s := cfg.Channels[0].Decoded.(*fakeSettings)
+	if s.Address != "imap.example.org:993" || s.Port != 1143 || s.Password != "s3cret" || s.Inner.Deep != "fallback costs $5" {
+		t.Errorf("decoded %+v", s)
+	}
+	if s.Interval.D().Seconds() != 5 {
+		t.Errorf("default interval lost: %v", s.Interval.D())
+	}
+	_, errs = parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      password: ${PD_TEST_NOT_SET}
+      address_file: /nonexistent/secret
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:10: environment variable PD_TEST_NOT_SET is not set`,
+		`petitiond.yaml:11: channels[0].settings.address_file: reading secret`)
+}
+
+func TestAliasesAndMergeKeys(t *testing.T) {
+	_, errs := parse(t, base+`x-common: &common
+  address: a
+  bogus: 1
+channels:
+  - name: one
+    type: fake
+    settings:
+      <<: *common
+      port: 2
+`)
+	// x-common is itself an unknown top-level key; the alias target's
+	// unknown key is reported where it is written.
+	wantErrors(t, errs, `petitiond.yaml:6: unknown key "x-common"`, `petitiond.yaml:8: channels[0].settings: unknown key "bogus"`)
+}
+
+func TestNeedsKafka(t *testing.T) {
+	_, errs := parse(t, "routes: {default_topic: a, dead_letter_topic: b}\n")
+	wantErrors(t, errs, `kafka: set brokers, or embedded`)
+}
+
+func TestDecodeStrict(t *testing.T) {
+	var s fakeSettings
+	err := config.DecodeStrict("x.yaml", []byte("address: a\nadress: b\n"), &s)
+	if err == nil || !strings.Contains(err.Error(), `x.yaml:2: unknown key "adress"`) {
+		t.Errorf("DecodeStrict error = %v", err)
+	}
+}
