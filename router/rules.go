@@ -21,10 +21,10 @@ type Target struct {
 }
 
 type rule struct {
-	name     string
-	when     *vm.Program
-	key      *vm.Program
-	topic    string
+	name      string
+	when      *vm.Program
+	key       *vm.Program
+	topic     string
 	continue_ bool
 }
 

@@ -282,8 +282,8 @@ func TestClientErrors(t *testing.T) {
 	mw3.Close()
 	cases := []struct {
 		name, ctype, body string
-		status             int
-		field              string
+		status            int
+		field             string
 	}{
 		{"too large", "application/json", big, 413, ""},
 		{"wrong type", "text/plain", "hello", 415, "Content-Type"},
