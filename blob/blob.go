@@ -1,11 +1,12 @@
 // Package blob stores originals and attachments content-addressed (sha256).
 //
 // Originals are evidence: a letter's .eml, a scan, a posted body. They are
-// written once, streamed (never held in memory whole), and referenced from
-// the petition record by sha256 and URI.
+// written once, streamed (never held in memory whole), made durable before
+// Put returns, and referenced from the petition record by sha256 and URI.
 package blob
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Ref points at a stored blob.
@@ -46,12 +48,25 @@ var ErrNotFound = errors.New("blob not found")
 type Dir struct {
 	root    string
 	baseURI string
+	sync    bool // fsync blobs and their directory entries
 }
 
-// NewDir returns a store rooted at dir, creating it when missing. baseURI,
-// when not empty, prefixes the URIs handed out (e.g. "https://blobs.court/"),
-// otherwise URIs are file:// paths.
-func NewDir(dir, baseURI string) (*Dir, error) {
+// Options tune a Dir.
+type Options struct {
+	// BaseURI, when not empty, prefixes the URIs handed out (e.g.
+	// "https://blobs.court/"), otherwise URIs are file:// paths.
+	BaseURI string
+	// NoSync skips making blobs durable before Put returns. Only for tests
+	// and benchmarks: an acknowledged petition's original could be lost in
+	// a power failure.
+	NoSync bool
+}
+
+// NewDir returns a store rooted at dir, creating it when missing.
+func NewDir(dir, baseURI string) (*Dir, error) { return Open(dir, Options{BaseURI: baseURI}) }
+
+// Open returns a store rooted at dir with options.
+func Open(dir string, opts Options) (*Dir, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -59,7 +74,12 @@ func NewDir(dir, baseURI string) (*Dir, error) {
 	if err := os.MkdirAll(filepath.Join(abs, "tmp"), 0o750); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
-	return &Dir{root: abs, baseURI: baseURI}, nil
+	for i := 0; i < 256; i++ {
+		if err := os.MkdirAll(filepath.Join(abs, fmt.Sprintf("%02x", i)), 0o750); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+	}
+	return &Dir{root: abs, baseURI: opts.BaseURI, sync: !opts.NoSync}, nil
 }
 
 // Root returns the store's directory.
@@ -75,10 +95,16 @@ func (d *Dir) URI(sum string) string {
 	return "file://" + filepath.ToSlash(d.path(sum))
 }
 
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // Put implements Store. The blob is written to a temporary file while it is
-// hashed, synced, then renamed into place, so a crash never leaves a partial
-// blob under its final name.
+// hashed, synced, then renamed into place (so a crash never leaves a partial
+// blob under its final name), and the directory entry is synced before Put
+// returns.
 func (d *Dir) Put(r io.Reader, limit int64) (Ref, error) {
+	if br, ok := r.(*bytes.Reader); ok && (limit <= 0 || br.Size() <= limit) {
+		return d.putSmall(br)
+	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if err != nil {
 		return Ref{}, fmt.Errorf("blob store: %w", err)
@@ -90,11 +116,13 @@ func (d *Dir) Put(r io.Reader, limit int64) (Ref, error) {
 	if limit > 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.Copy(io.MultiWriter(f, h), src)
+	buf := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, *buf)
+	copyBufs.Put(buf)
 	if err == nil && limit > 0 && n > limit {
 		err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 	}
-	if err == nil {
+	if err == nil && d.sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -104,17 +132,53 @@ func (d *Dir) Put(r io.Reader, limit int64) (Ref, error) {
 		return Ref{}, err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
+	return d.commit(tmp, sum, n)
+}
+
+// putSmall stores an in-memory blob: hash first, and skip the write when the
+// blob is already there.
+func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
+	b := make([]byte, br.Len())
+	br.Read(b)
+	h := sha256.Sum256(b)
+	sum := hex.EncodeToString(h[:])
+	if _, err := os.Stat(d.path(sum)); err == nil {
+		return Ref{SHA256: sum, Size: int64(len(b)), URI: d.URI(sum)}, nil
+	}
+	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
+	if err != nil {
+		return Ref{}, fmt.Errorf("blob store: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(b)
+	if err == nil && d.sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Ref{}, fmt.Errorf("blob store: %w", err)
+	}
+	return d.commit(tmp, sum, int64(len(b)))
+}
+
+func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
+	ref := Ref{SHA256: sum, Size: n, URI: d.URI(sum)}
 	final := d.path(sum)
 	if _, err := os.Stat(final); err == nil {
-		return Ref{SHA256: sum, Size: n, URI: d.URI(sum)}, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return Ref{}, fmt.Errorf("blob store: %w", err)
+		return ref, nil
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return Ref{}, fmt.Errorf("blob store: %w", err)
 	}
-	return Ref{SHA256: sum, Size: n, URI: d.URI(sum)}, nil
+	if d.sync {
+		if err := syncDir(filepath.Dir(final)); err != nil {
+			return Ref{}, fmt.Errorf("blob store: sync: %w", err)
+		}
+	}
+	return ref, nil
 }
 
 // Open implements Store.
@@ -127,6 +191,15 @@ func (d *Dir) Open(sum string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, sum)
 	}
 	return f, err
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 var _ Store = (*Dir)(nil)

@@ -65,6 +65,10 @@ type Blobs struct {
 	// BaseURI, when set, is how downstream systems reach the blobs
 	// (e.g. an HTTP server over Dir); default file:// URIs.
 	BaseURI string `yaml:"base_uri"`
+	// Sync makes every blob durable (fsync, batched) before the item it
+	// belongs to goes on; default true. Turn off only for tests and
+	// benchmarks.
+	Sync *bool `yaml:"sync"`
 }
 
 // State is where channels keep offsets and idempotency keys.
@@ -133,6 +137,9 @@ type Channel struct {
 // Admin is the operations listener.
 type Admin struct {
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
+	// listener private).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures logging.

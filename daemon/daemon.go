@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,7 +95,8 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		}
 	}()
 
-	if d.blobs, err = blob.NewDir(cfg.Blobs.Dir, cfg.Blobs.BaseURI); err != nil {
+	noSync := cfg.Blobs.Sync != nil && !*cfg.Blobs.Sync
+	if d.blobs, err = blob.Open(cfg.Blobs.Dir, blob.Options{BaseURI: cfg.Blobs.BaseURI, NoSync: noSync}); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
@@ -224,6 +226,11 @@ func (d *Daemon) startAdmin() error {
 	d.adminLn = ln
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(d.promReg, promhttp.HandlerOpts{Registry: d.promReg}))
+	if d.cfg.Admin.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

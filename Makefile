@@ -1,0 +1,48 @@
+# petitiond — see README.md.
+GO      ?= go
+BIN     := bin/petitiond
+CONFIG  ?= examples/petitiond.yaml
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/court12368/petitiond/daemon.Version=$(VERSION)
+
+.PHONY: build run test unit bench fuzz check vet fmt clean kafka-start kafka-stop
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/petitiond
+
+## run: the daemon on the embedded single-node broker with the sample config
+run: build
+	./$(BIN) run -c $(CONFIG)
+
+## test: install and start what the tests need (Kafka, Dovecot), run them all
+test:
+	bash scripts/test.sh
+
+## unit: only the tests that need nothing installed
+unit:
+	$(GO) test ./...
+
+## bench: Go benchmarks plus the load harness against a real broker
+bench: build
+	bash scripts/bench.sh
+
+## fuzz: run every fuzz target for FUZZTIME each (default 30s)
+fuzz:
+	bash scripts/fuzz.sh
+
+check: build
+	./$(BIN) check -c $(CONFIG)
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+kafka-start:
+	bash scripts/kafka.sh start
+kafka-stop:
+	bash scripts/kafka.sh stop
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,358 @@
+// Command loadgen is petitiond's load harness (make bench). Against a real
+// broker it measures, in one run:
+//
+//  1. a bare kafka-go producer loop (acks=all, async, batched) — the ceiling;
+//  2. petitiond's web channel under a closed loop of concurrent clients —
+//     sustained petitions/s with latency percentiles;
+//  3. the web channel under an open loop at a fixed rate (default 2,000/s) —
+//     latency percentiles at that rate.
+//
+// It starts the petitiond binary itself with a generated config.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+func main() {
+	brokers := flag.String("brokers", "127.0.0.1:9092", "Kafka bootstrap")
+	bin := flag.String("bin", "bin/petitiond", "petitiond binary")
+	dur := flag.Duration("duration", 15*time.Second, "duration of each phase")
+	conc := flag.Int("concurrency", 64, "closed-loop clients")
+	rate := flag.Int("rate", 2000, "open-loop requests per second")
+	profile := flag.String("cpuprofile", "", "write a 5s CPU profile of petitiond during the closed loop")
+	flag.Parse()
+
+	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
+	topicBare := "bench." + suffix + ".bare"
+	topic := "bench." + suffix + ".intake"
+	body := payload()
+
+	fmt.Printf("# petitiond load harness — %s, %d cores, brokers %s\n", time.Now().Format(time.RFC3339), numCPU(), *brokers)
+	fmt.Printf("# record value ~%d bytes (JSON petition %d bytes posted)\n\n", 1100, len(body))
+
+	bare := bareProducer(*brokers, topicBare, *dur, *conc, body)
+	fmt.Printf("bare kafka-go, pipelined     : %8.0f msgs/s  (acks=all, async writer, 10000 in flight)\n", bare)
+	sync := syncProducer(*brokers, topicBare, *dur, *conc)
+	fmt.Printf("bare kafka-go, %3d sync loops: %8.0f msgs/s  p50 %6.2f ms  p99 %6.2f ms  (each waits for its ack, like a web request)\n",
+		*conc, sync.rate, ms(sync.p50), ms(sync.p99))
+
+	d, err := startDaemon(*bin, *brokers, topic)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting petitiond:", err)
+		os.Exit(1)
+	}
+	defer d.stop()
+
+	closedLoop(d.url, 2*time.Second, *conc, body) // warm up
+	if *profile != "" {
+		go func() {
+			r, err := http.Get("http://" + d.admin + "/debug/pprof/profile?seconds=5")
+			if err == nil {
+				f, _ := os.Create(*profile)
+				io.Copy(f, r.Body)
+				f.Close()
+				r.Body.Close()
+			}
+		}()
+	}
+	cl := closedLoop(d.url, *dur, *conc, body)
+	fmt.Printf("web → Kafka, closed loop     : %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d clients, %d ok, %d errors)\n",
+		cl.rate, ms(cl.p50), ms(cl.p99), *conc, cl.ok, cl.errors)
+	op := openLoop(d.url, *dur, *rate, body)
+	fmt.Printf("web → Kafka, open loop %5d/s: %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d ok, %d errors)\n",
+		*rate, op.rate, ms(op.p50), ms(op.p99), op.ok, op.errors)
+	fmt.Printf("\nweb closed loop / bare sync loops: %.0f%%   web closed loop / bare pipelined: %.0f%%\n", 100*cl.rate/sync.rate, 100*cl.rate/bare)
+	if rss := d.peakRSS(); rss > 0 {
+		fmt.Printf("petitiond peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+func payload() []byte {
+	b, _ := json.Marshal(map[string]string{
+		"name": "王小明", "phone": "13907911234", "email": "wang@example.cn", "address": "江西省南昌市红谷滩区丰和中大道1号",
+		"subject": "关于执行款迟迟未到账", "case_number": "（2023）赣0102执1234号",
+		"content": strings.Repeat("我的案件判决已生效半年，执行款至今没有到账，请法院尽快处理。", 8),
+	})
+	return b
+}
+
+func bareProducer(brokers, topic string, dur time.Duration, conc int, body []byte) float64 {
+	cl := &kafka.Client{Addr: kafka.TCP(brokers)}
+	cl.CreateTopics(context.Background(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: 3, ReplicationFactor: 1}}})
+	value := bytes.Repeat([]byte("x"), 1100)
+	var acked atomic.Int64
+	sem := make(chan struct{}, 10000)
+	w := &kafka.Writer{
+		Addr: kafka.TCP(brokers), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, Async: true, BatchSize: 1000, BatchTimeout: 2 * time.Millisecond,
+		Completion: func(msgs []kafka.Message, err error) {
+			if err == nil {
+				acked.Add(int64(len(msgs)))
+			}
+			for range msgs {
+				<-sem
+			}
+		},
+	}
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				sem <- struct{}{}
+				k := fmt.Sprint(n.Add(1))
+				if err := w.WriteMessages(context.Background(), kafka.Message{Key: []byte(k), Value: value}); err != nil {
+					<-sem
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	w.Close()
+	return float64(acked.Load()) / time.Since(start).Seconds()
+}
+
+// syncProducer is conc goroutines, each writing one message and waiting for
+// its acknowledgement before the next — the same shape as web requests.
+func syncProducer(brokers, topic string, dur time.Duration, conc int) result {
+	value := bytes.Repeat([]byte("x"), 1100)
+	w := &kafka.Writer{
+		Addr: kafka.TCP(brokers), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 2 * time.Millisecond,
+	}
+	defer w.Close()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var ok, errs int
+	var n atomic.Int64
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				err := w.WriteMessages(context.Background(), kafka.Message{Key: []byte(fmt.Sprint(n.Add(1))), Value: value})
+				d := time.Since(t0)
+				mu.Lock()
+				if err == nil {
+					ok++
+					lat = append(lat, d)
+				} else {
+					errs++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return summarize(lat, ok, errs, time.Since(start))
+}
+
+type daemon struct {
+	cmd   *exec.Cmd
+	url   string
+	admin string
+	dir   string
+	peak  atomic.Int64
+	stopc chan struct{}
+}
+
+func freePort() string {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startDaemon(bin, brokers, topic string) (*daemon, error) {
+	dir, _ := os.MkdirTemp("", "petitiond-bench-")
+	web, admin := freePort(), freePort()
+	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
+blobs: {dir: %q}
+state: {dir: %q}
+routes: {default_topic: %s, dead_letter_topic: %s.dead}
+channels:
+  - name: web-bench
+    type: web
+    settings: {listen: %q, queue_wait: 10s}
+admin: {listen: %q, pprof: true}
+log: {level: warn}
+`, brokers, filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), topic, topic, web, admin)
+	file := filepath.Join(dir, "bench.yaml")
+	os.WriteFile(file, []byte(cfg), 0o600)
+	cmd := exec.Command(bin, "run", "-c", file)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	d := &daemon{cmd: cmd, url: "http://" + web + "/petitions", admin: admin, dir: dir, stopc: make(chan struct{})}
+	go d.sampleRSS()
+	for i := 0; i < 200; i++ {
+		if r, err := http.Get("http://" + admin + "/readyz"); err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return d, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("petitiond not ready")
+}
+
+func (d *daemon) sampleRSS() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopc:
+			return
+		case <-t.C:
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var kb int64
+			if n, _ := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); n == 1 {
+				d.peak.Store(kb << 10)
+			}
+		}
+		f.Close()
+	}
+}
+
+func (d *daemon) peakRSS() int64 { return d.peak.Load() }
+
+func (d *daemon) stop() {
+	close(d.stopc)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Wait()
+	os.RemoveAll(d.dir)
+}
+
+type result struct {
+	rate       float64
+	p50, p99   time.Duration
+	ok, errors int
+}
+
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 1024}, Timeout: 60 * time.Second}
+
+func post(url string, body []byte) (time.Duration, bool) {
+	start := time.Now()
+	r, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, false
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return time.Since(start), r.StatusCode == 201
+}
+
+func summarize(lat []time.Duration, ok, errs int, elapsed time.Duration) result {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	res := result{ok: ok, errors: errs, rate: float64(ok) / elapsed.Seconds()}
+	if len(lat) > 0 {
+		res.p50 = lat[len(lat)/2]
+		res.p99 = lat[len(lat)*99/100]
+	}
+	return res
+}
+
+func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var ok, errs int
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < conc; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			var myOK, myErr int
+			for time.Now().Before(deadline) {
+				d, good := post(url, body)
+				if good {
+					myOK++
+					mine = append(mine, d)
+				} else {
+					myErr++
+				}
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			ok += myOK
+			errs += myErr
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarize(lat, ok, errs, time.Since(start))
+}
+
+func openLoop(url string, dur time.Duration, rate int, body []byte) result {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var ok, errs int
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for next := start; next.Before(start.Add(dur)); next = next.Add(interval) {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, good := post(url, body)
+			mu.Lock()
+			if good {
+				ok++
+				lat = append(lat, d)
+			} else {
+				errs++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return summarize(lat, ok, errs, time.Since(start))
+}

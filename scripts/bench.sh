@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# bench.sh — what `make bench` runs: Go benchmarks (ns/op, allocs/op) and the
+# load harness (bench/loadgen) against a real single-node Kafka broker.
+# Figures go to stdout and to bench-results/<date>.txt.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+mkdir -p bench-results
+out="bench-results/$(date +%Y%m%dT%H%M%S).txt"
+export KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-bench.XXXXXX)}"
+trap 'bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+bash scripts/kafka.sh start >/dev/null
+{
+  echo "== Go benchmarks"
+  go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... 2>&1 | grep -E '^(Benchmark|ok|PASS|goos|goarch|cpu|pkg)' || true
+  echo
+  echo "== load harness"
+  go run ./bench/loadgen -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -duration "${LOAD_DURATION:-15s}"
+} 2>&1 | tee "${out}"
+echo "bench.sh: results in ${out}" >&2
