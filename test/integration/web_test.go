@@ -278,4 +278,3 @@ func TestSIGTERMDuringBurstLosesNothing(t *testing.T) {
 		t.Errorf("no clean shutdown in logs")
 	}
 }
-
