@@ -1,0 +1,52 @@
+package all_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/court12368/petitiond/channels"
+	_ "github.com/court12368/petitiond/channels/all"
+	"github.com/court12368/petitiond/config"
+)
+
+// TestExamplesAndReadmes keeps every channel folder's README in sync with its
+// embedded example, and proves each example is a valid channel entry.
+func TestExamplesAndReadmes(t *testing.T) {
+	types := channels.Default.Types()
+	if len(types) == 0 {
+		t.Fatal("no channel types registered")
+	}
+	for _, typ := range types {
+		readme, err := os.ReadFile(filepath.Join("..", typ.Name, "README.md"))
+		if err != nil {
+			t.Errorf("%s: %v", typ.Name, err)
+			continue
+		}
+		if !strings.Contains(string(readme), string(typ.Example)) {
+			t.Errorf("%s: README.md does not contain example.yaml verbatim", typ.Name)
+		}
+		var entries []yaml.Node
+		if err := yaml.Unmarshal(typ.Example, &entries); err != nil || len(entries) == 0 {
+			t.Errorf("%s: example is not a YAML list of channel entries: %v", typ.Name, err)
+			continue
+		}
+		src := "kafka: {brokers: [\"127.0.0.1:9092\"]}\nchannels:\n"
+		for _, line := range strings.Split(strings.TrimRight(string(typ.Example), "\n"), "\n") {
+			src += "  " + line + "\n"
+		}
+		cfg, err := config.Parse(typ.Name+"/example.yaml", []byte(src), channels.Default)
+		if err != nil {
+			t.Errorf("%s: example does not pass check:\n%v", typ.Name, err)
+			continue
+		}
+		for _, ch := range cfg.Channels {
+			if ch.Type != typ.Name {
+				t.Errorf("%s: example entry has type %q", typ.Name, ch.Type)
+			}
+		}
+	}
+}
