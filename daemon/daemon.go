@@ -51,7 +51,10 @@ type Daemon struct {
 	mu       sync.Mutex
 	channels map[string]*running
 	wg       sync.WaitGroup
+	reloadMu sync.Mutex
+	rules    *router.Rules
 }
+
 
 // Build validates everything that can be checked without I/O: the config,
 // channel settings, routes and rules. It is what `petitiond check` runs.
@@ -86,7 +89,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*running{}}
+	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*running{}, rules: rules}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {

@@ -114,3 +114,5 @@ admin: {listen: "127.0.0.1:0"}
 	}
 	tu.ValidatePetition(t, rec.Value)
 }
+
+func runtimeYield() { time.Sleep(5 * time.Millisecond) }

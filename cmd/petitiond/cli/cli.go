@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -73,11 +74,14 @@ func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("c", "petitiond.yaml", "configuration file")
+	fs.BoolVar(&watch, "watch", true, "reload when the configuration file changes (run)")
 	if err := fs.Parse(args); err != nil {
 		return "", false
 	}
 	return *file, true
 }
+
+var watch bool
 
 func printErrors(w io.Writer, err error) {
 	var es config.Errors
@@ -123,6 +127,15 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 		printErrors(stderr, err)
 		return 1
 	}
+	ctx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	if watch {
+		go func() {
+			if err := d.WatchConfig(ctx, file); err != nil {
+				log.Warn("not watching the config file; reload with SIGHUP", "err", err)
+			}
+		}()
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
@@ -134,6 +147,7 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 		break
 	}
 	signal.Stop(sigs)
+	stopWatch()
 	if err := d.Shutdown(); err != nil {
 		log.Error("shutdown incomplete: unacknowledged items will be redelivered on the next start", "err", err)
 	}

@@ -1,0 +1,249 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/daemon"
+)
+
+type reloadEnv struct {
+	t     *testing.T
+	kafka string
+	dir   string
+	file  string
+	head  string
+	d     *daemon.Daemon
+}
+
+func newReloadEnv(t *testing.T) *reloadEnv {
+	dir := t.TempDir()
+	e := &reloadEnv{t: t, dir: dir, file: filepath.Join(dir, "petitiond.yaml"), kafka: freeAddr(t)}
+	e.head = fmt.Sprintf(`kafka:
+  embedded: {listen: %q, data_dir: %q}
+blobs: {dir: %q}
+state: {dir: %q}
+routes: {default_topic: petitions.intake, dead_letter_topic: petitions.deadletter}
+admin: {listen: %q}
+`, e.kafka, filepath.Join(dir, "kafka"), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), freeAddr(t))
+	return e
+}
+
+func (e *reloadEnv) write(channelsYAML string) {
+	e.t.Helper()
+	if err := os.WriteFile(e.file, []byte(e.head+"channels:\n"+channelsYAML), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *reloadEnv) start() {
+	e.t.Helper()
+	cfg, err := config.Load(e.file, channels.Default)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.d, err = daemon.Start(cfg, channels.Default, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { e.d.Shutdown() })
+}
+
+func webEntry(name, addr string) string {
+	return fmt.Sprintf("  - {name: %s, type: web, settings: {listen: %q}}\n", name, addr)
+}
+
+func post(addr string) (int, error) {
+	r, err := http.Post("http://"+addr+"/petitions", "application/json", bytes.NewReader([]byte(`{"content":"请求"}`)))
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return r.StatusCode, nil
+}
+
+// waitServing posts until the listener answers (it starts in the
+// background after a reload).
+func waitServing(t *testing.T, addr string) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		if st, err := post(addr); err == nil {
+			if st != 201 {
+				t.Fatalf("new channel answered %d", st)
+			}
+			return
+		}
+		runtimeYield()
+	}
+	t.Fatalf("%s never started serving", addr)
+}
+
+// TestReloadAddsAndRemovesWithoutDisturbing keeps a steady stream of
+// requests on one web channel while another is added and then removed:
+// the steady one never drops a request.
+func TestReloadAddsAndRemovesWithoutDisturbing(t *testing.T) {
+	e := newReloadEnv(t)
+	a, b := freeAddr(t), freeAddr(t)
+	e.write(webEntry("web-a", a))
+	e.start()
+	waitServing(t, a)
+
+	stop := make(chan struct{})
+	var sent, failed atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				st, err := post(a)
+				sent.Add(1)
+				if err != nil || st != 201 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+
+	e.write(webEntry("web-a", a) + webEntry("web-b", b))
+	if err := e.d.Reload(e.file); err != nil {
+		t.Fatalf("reload adding web-b: %v", err)
+	}
+	waitServing(t, b)
+
+	// Hammer web-b while it is removed: every submission it acknowledged
+	// must be in Kafka.
+	var bMu sync.Mutex
+	var bAcked []string
+	bStop := make(chan struct{})
+	bBusy := make(chan struct{})
+	var bOnce sync.Once
+	var bwg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		bwg.Add(1)
+		go func() {
+			defer bwg.Done()
+			for {
+				select {
+				case <-bStop:
+					return
+				default:
+				}
+				r, err := http.Post("http://"+b+"/petitions", "application/json", bytes.NewReader([]byte(`{"content":"移除中"}`)))
+				if err != nil {
+					return
+				}
+				var rep struct{ ID string }
+				json.NewDecoder(r.Body).Decode(&rep)
+				r.Body.Close()
+				if r.StatusCode == 201 {
+					bMu.Lock()
+					bAcked = append(bAcked, rep.ID)
+					if len(bAcked) == 50 {
+						bOnce.Do(func() { close(bBusy) })
+					}
+					bMu.Unlock()
+				}
+			}
+		}()
+	}
+	<-bBusy // web-b is busy
+	e.write(webEntry("web-a", a))
+	if err := e.d.Reload(e.file); err != nil {
+		t.Fatalf("reload removing web-b: %v", err)
+	}
+	close(bStop)
+	bwg.Wait()
+	have := map[string]bool{}
+	for _, k := range consumeKeys(t, e.kafka, "petitions.intake") {
+		have[k] = true
+	}
+	lost := 0
+	for _, id := range bAcked {
+		if !have[id] {
+			lost++
+		}
+	}
+	t.Logf("removed channel acknowledged %d submissions while draining", len(bAcked))
+	if lost > 0 {
+		t.Errorf("%d of %d submissions acknowledged by the removed channel are not in Kafka", lost, len(bAcked))
+	}
+	if _, err := post(b); err == nil {
+		t.Errorf("web-b still answers after it was removed")
+	}
+	close(stop)
+	wg.Wait()
+	if sent.Load() == 0 || failed.Load() != 0 {
+		t.Errorf("steady channel: %d requests, %d failed during reloads; want none failed", sent.Load(), failed.Load())
+	}
+}
+
+func TestBrokenReloadKeepsRunning(t *testing.T) {
+	e := newReloadEnv(t)
+	a := freeAddr(t)
+	e.write(webEntry("web-a", a))
+	e.start()
+	waitServing(t, a)
+	e.write("  - {name: web-a, type: web, settings: {listen: 1, bogus: true}}\n")
+	if err := e.d.Reload(e.file); err == nil {
+		t.Fatal("broken config reloaded without error")
+	}
+	if st, err := post(a); err != nil || st != 201 {
+		t.Errorf("after a broken reload web-a answers %d, %v", st, err)
+	}
+	r, err := http.Get("http://" + e.d.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(b), `petitiond_config_reloads_total{result="failure"} 1`) {
+		t.Errorf("/metrics does not show the failed reload")
+	}
+}
+
+// consumeKeys reads every record key of topic up to its end.
+func consumeKeys(t *testing.T, broker, topic string) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	var keys []string
+	for int64(len(keys)) < total && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { keys = append(keys, string(r.Key)) })
+	}
+	return keys
+}
