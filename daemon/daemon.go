@@ -55,7 +55,6 @@ type Daemon struct {
 	rules    *router.Rules
 }
 
-
 // Build validates everything that can be checked without I/O: the config,
 // channel settings, routes and rules. It is what `petitiond check` runs.
 func Build(cfg *config.Config, reg *channels.Registry) (*router.Rules, error) {
