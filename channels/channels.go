@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/mapping"
 )
 
 // Item is one source item (a web submission, a letter, a call, a scan).
@@ -151,6 +152,9 @@ type Env struct {
 	// DrainTimeout bounds how long Run waits for outstanding acks once its
 	// context is cancelled.
 	DrainTimeout time.Duration
+	// Mapper, when not nil, is the channel entry's mapping: channels with
+	// structured input apply it to turn a foreign shape into fields.
+	Mapper *mapping.Mapper
 }
 
 // Validator is implemented by channel configs that check themselves.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/mapping"
 )
 
 // Config is the whole configuration file.
@@ -125,6 +127,11 @@ type Channel struct {
 	Name     string    `yaml:"name"`
 	Type     string    `yaml:"type"`
 	Settings yaml.Node `yaml:"settings"`
+	// Mapping maps a foreign input shape to petition fields (see package
+	// mapping); channels that take structured input apply it.
+	Mapping mapping.Spec `yaml:"mapping"`
+	// Mapper is Mapping compiled, nil without a mapping.
+	Mapper *mapping.Mapper `yaml:"-"`
 	// Decoded is the channel type's config struct, filled from Settings.
 	Decoded any `yaml:"-"`
 	// Line is where the entry starts.
@@ -293,6 +300,18 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			}
 			names[ch.Name] = at(p + ".name")
 		}
+		if len(ch.Mapping) > 0 {
+			m, err := mapping.Compile(ch.Mapping)
+			if err != nil {
+				path := p + ".mapping"
+				var me *mapping.Error
+				if errors.As(err, &me) {
+					path += "." + me.Target
+				}
+				d.errorf(at(path), path, "%v", err)
+			}
+			ch.Mapper = m
+		}
 		t, ok := reg.Lookup(ch.Type)
 		if !ok {
 			d.errorf(at(p+".type"), p+".type", "unknown channel type %q (known: %v)", ch.Type, reg.Names())
@@ -326,11 +345,14 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			}
 		}
 		ch.Decoded = sc
+		ch.Raw = ch.Type + "\n"
 		if settings != nil {
 			b, _ := yaml.Marshal(settings)
-			ch.Raw = ch.Type + "\n" + string(b)
-		} else {
-			ch.Raw = ch.Type
+			ch.Raw += string(b)
+		}
+		if len(ch.Mapping) > 0 {
+			b, _ := yaml.Marshal(ch.Mapping)
+			ch.Raw += "mapping:\n" + string(b)
 		}
 	}
 }

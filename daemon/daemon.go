@@ -190,6 +190,7 @@ func (d *Daemon) startChannel(cc config.Channel) error {
 		Blobs:        d.blobs,
 		StateDir:     stateDir,
 		DrainTimeout: d.cfg.Pipeline.DrainTimeout.D(),
+		Mapper:       cc.Mapper,
 	}
 	ch, err := t.New(cc.Decoded, env)
 	if err != nil {

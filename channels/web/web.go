@@ -35,6 +35,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/mapping"
 )
 
 // Fields are the petition input fields a client may send.
@@ -252,6 +253,18 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(in.extra) > 0 {
 		item.Meta["extra"] = in.extra
 	}
+	if m := in.mapped; m != nil {
+		for k, v := range m.Meta {
+			item.Meta[k] = v
+		}
+		if !m.ReceivedAt.IsZero() {
+			item.ReceivedAt = m.ReceivedAt
+		}
+		if m.SourceID != "" && key == "" {
+			// The partner's own message id: its retries map to one petition.
+			key = "mapped:" + m.SourceID
+		}
+	}
 	fp := in.fingerprint()
 	if key != "" {
 		item.SourceID = "idempotency-key:" + key
@@ -323,6 +336,7 @@ func validKey(k string) bool {
 // input is a parsed submission.
 type input struct {
 	fields      map[string]string
+	mapped      *mapping.Result
 	extra       map[string]any
 	original    blob.Ref
 	attachments []channels.Attachment
@@ -461,6 +475,9 @@ func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
 	if obj == nil {
 		return "", fmt.Errorf("malformed JSON: want an object")
 	}
+	if c.env.Mapper != nil {
+		return c.applyMapping(in, obj)
+	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)
@@ -497,6 +514,9 @@ func (c *Channel) parseForm(body []byte, in *input) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("malformed form body: %v", err)
 	}
+	if c.env.Mapper != nil {
+		return c.applyMapping(in, map[string][]string(vals))
+	}
 	for k, vs := range vals {
 		if len(vs) > 1 {
 			return k, fmt.Errorf("field %q given twice", k)
@@ -516,6 +536,10 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 	defer f.Close()
 	mr := multipart.NewReader(f, boundary)
 	textLeft := int64(c.cfg.MaxBodySize)
+	var mapped map[string][]string
+	if c.env.Mapper != nil {
+		mapped = map[string][]string{}
+	}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -533,6 +557,10 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 			textLeft -= int64(len(v))
 			if textLeft < 0 {
 				return "", 413, fmt.Errorf("form fields larger than %d bytes", c.cfg.MaxBodySize)
+			}
+			if mapped != nil {
+				mapped[name] = append(mapped[name], string(v))
+				continue
 			}
 			if f, err := c.setField(in, name, string(v)); err != nil {
 				return f, 422, err
@@ -555,7 +583,28 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 		}
 		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, Ref: aref})
 	}
+	if mapped != nil {
+		if f, err := c.applyMapping(in, mapped); err != nil {
+			return f, 422, err
+		}
+	}
 	return "", 0, nil
+}
+
+// applyMapping fills the input from a foreign document with the channel's
+// mapping.
+func (c *Channel) applyMapping(in *input, doc any) (string, error) {
+	res, err := c.env.Mapper.Apply(doc)
+	if err != nil {
+		var me *mapping.Error
+		if errors.As(err, &me) {
+			return me.Target, err
+		}
+		return "", err
+	}
+	in.fields = res.Fields
+	in.mapped = res
+	return "", nil
 }
 
 // clientKey identifies the client for rate limiting.
