@@ -10,6 +10,7 @@ import (
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/mapping"
+	"github.com/court12368/petitiond/normalize/classify"
 )
 
 // Config is the whole configuration file.
@@ -89,7 +90,7 @@ type Pipeline struct {
 // Normalize configures record cleaning and classification.
 type Normalize struct {
 	// Classify holds classification rules; see normalize/classify.
-	Classify yaml.Node `yaml:"classify"`
+	Classify classify.Config `yaml:"classify"`
 	// Repeats configures repeat-petition detection.
 	Repeats Repeats `yaml:"repeats"`
 }
@@ -97,8 +98,11 @@ type Normalize struct {
 // Repeats configures the local memory of petitioners and cases.
 type Repeats struct {
 	Enabled *bool `yaml:"enabled"`
-	// MaxEntries bounds the memory (oldest forgotten first).
+	// MaxEntries bounds the memory (least recently seen forgotten first).
 	MaxEntries int `yaml:"max_entries"`
+	// Key is the secret of the petitioner pseudonym (HMAC); use key_file
+	// or ${ENV}. Without it a random key is kept in the state dir.
+	Key string `yaml:"key"`
 }
 
 // Routes choose topics and keys.
@@ -171,6 +175,7 @@ func Defaults() *Config {
 		Blobs:    Blobs{Dir: "./var/blobs"},
 		State:    State{Dir: "./var/state"},
 		Pipeline: Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
+		Normalize: Normalize{Repeats: Repeats{MaxEntries: 1_000_000}},
 		Routes:   Routes{DefaultTopic: "petitions.intake", DeadLetterTopic: "petitions.deadletter"},
 		Admin:    Admin{Listen: "127.0.0.1:9464"},
 		Log:      Log{Level: "info", Format: "text"},

@@ -25,6 +25,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/engine"
+	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -53,6 +54,22 @@ type Daemon struct {
 	wg       sync.WaitGroup
 	reloadMu sync.Mutex
 	rules    *router.Rules
+	repeats  *normalize.Repeats
+}
+
+func (d *Daemon) saveRepeatsPeriodically() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+			if err := d.repeats.Save(); err != nil {
+				d.Log.Warn("saving repeat-petition memory", "err", err)
+			}
+		}
+	}
 }
 
 // Build validates everything that can be checked without I/O: the config,
@@ -68,7 +85,7 @@ func Build(cfg *config.Config, reg *channels.Registry) (*router.Rules, error) {
 			errs = append(errs, &config.Error{File: cfg.File, Msg: err.Error()})
 		}
 	}
-	if _, err := buildNormalizer(cfg, nil); err != nil {
+	if _, err := buildNormalizer(cfg, nil, nil); err != nil {
 		var ce config.Errors
 		if errors.As(err, &ce) {
 			errs = append(errs, ce...)
@@ -132,7 +149,12 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		Name: "petitiond_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
 
-	norm, err := buildNormalizer(cfg, d.blobs)
+	d.repeats, err = normalize.OpenRepeats(filepath.Join(cfg.State.Dir, "repeats.jsonl"), cfg.Normalize.Repeats.MaxEntries)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	go d.saveRepeatsPeriodically()
+	norm, err := buildNormalizer(cfg, d.blobs, d.repeats)
 	if err != nil {
 		return nil, err
 	}
@@ -298,5 +320,10 @@ func (d *Daemon) cleanup() {
 	}
 	if d.fake != nil {
 		d.fake.Close()
+	}
+	if d.repeats != nil {
+		if err := d.repeats.Save(); err != nil {
+			d.Log.Warn("saving repeat-petition memory", "err", err)
+		}
 	}
 }

@@ -29,7 +29,7 @@ func (d *Daemon) Reload(file string) error {
 	}
 	var norm *normalize.Normalizer
 	if err == nil {
-		norm, err = buildNormalizer(cfg, d.blobs)
+		norm, err = buildNormalizer(cfg, d.blobs, d.repeats)
 	}
 	if err != nil {
 		d.reloads.WithLabelValues("failure").Inc()

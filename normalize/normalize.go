@@ -10,6 +10,8 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/normalize/classify"
+	"github.com/court12368/petitiond/normalize/text"
 )
 
 // ErrNotPetition is returned for items that are valid input but no petition
@@ -34,8 +36,13 @@ type Normalizer struct {
 	Blobs blob.Store
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Enrich, when set, runs after the basic record is built (Chinese
-	// parsing, classification, repeat detection).
+	// Classifier sets category, labels and priority; nil leaves "other".
+	Classifier *classify.Classifier
+	// Repeats links petitions of one petitioner about one case; nil: off.
+	Repeats *Repeats
+	// KeySecret keys the petitioner pseudonym (HMAC).
+	KeySecret []byte
+	// Enrich, when set, runs last (tests, extensions).
 	Enrich func(p *Petition, it *channels.Item)
 	// Mail turns a stored e-mail into a record; set by the mail wiring.
 	Mail func(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, error)
@@ -123,7 +130,7 @@ func (n *Normalizer) fromFields(ch ChannelRef, it *channels.Item) (*Petition, er
 	p.Petitioner.Name = CleanLine(f["name"])
 	p.Petitioner.Address = CleanLine(f["address"])
 	p.Subject = CleanLine(f["subject"])
-	p.Content = CleanText(f["content"])
+	p.Content = text.Clean(f["content"])
 	if it.Kind != KindCall && p.Content == "" {
 		return nil, invalid("content", "required: the petition text is empty")
 	}
@@ -152,6 +159,7 @@ func (n *Normalizer) finish(p *Petition, it *channels.Item) {
 			p.FollowUpOf = t
 		}
 	}
+	n.enrich(p)
 	if n.Enrich != nil {
 		n.Enrich(p, it)
 	}

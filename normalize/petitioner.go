@@ -1,9 +1,65 @@
 package normalize
 
-// parsePetitionerFields fills identity fields (id number, phone) and explicit
-// case numbers. It is replaced by the Chinese parsers.
-var parsePetitionerFields = func(p *Petition, f map[string]string) error {
-	p.Petitioner.IDNumber = f["id_number"]
-	p.Petitioner.Phone = f["phone"]
+import (
+	"github.com/court12368/petitiond/normalize/casenum"
+	"github.com/court12368/petitiond/normalize/idcard"
+	"github.com/court12368/petitiond/normalize/phone"
+)
+
+// parsePetitionerFields fills identity fields (id number, phone) and the
+// explicit case number from input fields. Malformed values a client can fix
+// are an *channels.InvalidError naming the field; a well-formed id number
+// with a wrong checksum is kept with id_number_valid false.
+func parsePetitionerFields(p *Petition, f map[string]string) error {
+	if raw := f["id_number"]; raw != "" {
+		id, valid := idcard.Normalize(raw)
+		if len(id) != 18 {
+			return invalid("id_number", "not a resident id number (18 characters, or 15 digits)")
+		}
+		p.Petitioner.IDNumber, p.Petitioner.IDNumberValid = id, valid
+	}
+	if raw := f["phone"]; raw != "" {
+		num := phone.Parse(raw)
+		if !num.Valid {
+			return invalid("phone", "not a telephone number")
+		}
+		setPhone(p, num)
+	}
+	if raw := f["case_number"]; raw != "" {
+		found := casenum.Find(raw)
+		if len(found) == 0 {
+			p.Labels = append(p.Labels, "case_number_unparsed")
+			p.Meta["case_number_raw"] = CleanLine(raw)
+		}
+		for _, c := range found {
+			addCase(p, c)
+		}
+	}
+	if court := CleanLine(f["court"]); court != "" {
+		p.Meta["court"] = court
+	}
 	return nil
+}
+
+// setPhone puts a parsed number in the record: E.164 when it has one,
+// service numbers (12368) as dialled.
+func setPhone(p *Petition, num phone.Number) {
+	if num.E164 != "" {
+		p.Petitioner.Phone = num.E164
+	} else {
+		p.Petitioner.Phone = num.National
+	}
+	p.Petitioner.PhoneExtension = num.Extension
+}
+
+func addCase(p *Petition, c casenum.Case) {
+	for _, have := range p.Cases {
+		if have.Number == c.Number {
+			return
+		}
+	}
+	p.Cases = append(p.Cases, Case{
+		Number: c.Number, Year: c.Year, CourtCode: c.CourtCode, TypeCode: c.TypeCode, Seq: c.Seq,
+		SpecialCode: c.SpecialCode, CourtName: c.CourtName, Kind: c.Kind, OldStyle: c.OldStyle, Raw: c.Raw,
+	})
 }

@@ -2,31 +2,16 @@ package normalize
 
 import (
 	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/court12368/petitiond/normalize/text"
 )
 
-// CleanText makes prose clean: valid UTF-8, NFC, no control characters but
-// newlines and tabs, LF line ends, trimmed.
-func CleanText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	s = strings.ReplaceAll(s, "\r", "\n")
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			return r
-		}
-		if unicode.IsControl(r) || r == '\uFEFF' {
-			return -1
-		}
-		return r
-	}, s)
-	return strings.TrimSpace(norm.NFC.String(s))
-}
+// CleanText makes prose clean (see text.Clean): valid UTF-8, NFC, no
+// control characters but newlines and tabs, LF line ends, tidy white space.
+func CleanText(s string) string { return text.Clean(s) }
 
-// CleanLine is CleanText for one-line fields: whitespace runs become one
-// space.
+// CleanLine is CleanText for one-line fields: all white space runs become
+// one space.
 func CleanLine(s string) string {
-	return strings.Join(strings.Fields(CleanText(s)), " ")
+	return strings.Join(strings.Fields(text.Clean(s)), " ")
 }

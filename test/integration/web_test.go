@@ -278,3 +278,51 @@ func TestSIGTERMDuringBurstLosesNothing(t *testing.T) {
 		t.Errorf("no clean shutdown in logs")
 	}
 }
+
+// TestNormalizedRecordRoutedByCategory: a filing-refusal petition comes out
+// with parsed cases, a valid id, an E.164 phone, its category and high
+// priority, and a rule on category routes it to the priority topic.
+func TestNormalizedRecordRoutedByCategory(t *testing.T) {
+	e := newEnv(t, broker(t), "")
+	e.start()
+	in := map[string]string{
+		"name":        "张三",
+		"id_number":   "３６０１０２１９８００１０１００１ｘ", // full-width, wrong check char
+		"phone":       "0791-8612 3456转8001",
+		"subject":     "有案不立",
+		"content":     "我于2024年3月提交起诉材料，法院至今不予立案。相关案件（2023）赣0102执1234号、（2021）粤0111民初30063、30062号。身份证号360102198001010013。",
+		"case_number": "(2024)赣01民初7号",
+	}
+	body, _ := json.Marshal(in)
+	rep := e.mustPost("application/json", body, nil)
+	if rep.Status != 201 {
+		t.Fatalf("reply %+v", rep)
+	}
+	recs := consume(t, e.brokers, e.topic+".priority", 1, 30*time.Second)
+	if len(recs) != 1 || recs[0].Key != rep.ID {
+		t.Fatalf("priority topic holds %d records, want the petition %s", len(recs), rep.ID)
+	}
+	tu.ValidatePetition(t, recs[0].Raw)
+	v := recs[0].Value
+	if v["category"] != "filing_refusal" || v["priority"] != "high" {
+		t.Errorf("category %v priority %v, want filing_refusal/high", v["category"], v["priority"])
+	}
+	p := v["petitioner"].(map[string]any)
+	if p["phone"] != "+8679186123456" || p["phone_extension"] != "8001" {
+		t.Errorf("phone %v ext %v, want +8679186123456 ext 8001", p["phone"], p["phone_extension"])
+	}
+	if p["id_number"] != "36010219800101001X" || p["id_number_valid"] != false {
+		t.Errorf("id %v valid %v, want the cleaned id kept and marked invalid", p["id_number"], p["id_number_valid"])
+	}
+	var numbers []string
+	for _, c := range v["cases"].([]any) {
+		numbers = append(numbers, c.(map[string]any)["number"].(string))
+	}
+	want := []string{"（2024）赣01民初7号", "（2023）赣0102执1234号", "（2021）粤0111民初30063号", "（2021）粤0111民初30062号"}
+	if strings.Join(numbers, ",") != strings.Join(want, ",") {
+		t.Errorf("cases %v, want %v", numbers, want)
+	}
+	if intake := consumeAll(t, e.brokers, e.topic); len(intake) != 0 {
+		t.Errorf("the routed petition also went to the default topic")
+	}
+}

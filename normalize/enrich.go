@@ -1,0 +1,109 @@
+package normalize
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/court12368/petitiond/normalize/casenum"
+	"github.com/court12368/petitiond/normalize/classify"
+	"github.com/court12368/petitiond/normalize/idcard"
+	"github.com/court12368/petitiond/normalize/phone"
+)
+
+// enrich parses what the free text says (case numbers, phones, id
+// numbers), classifies the petition and links repeat petitions.
+func (n *Normalizer) enrich(p *Petition) {
+	text := p.Subject + "\n" + p.Content
+	for _, c := range casenum.Find(text) {
+		addCase(p, c)
+	}
+	for _, num := range phone.Find(p.Content) {
+		if !num.Valid {
+			continue
+		}
+		if p.Petitioner.Phone == "" {
+			setPhone(p, num)
+			continue
+		}
+		v := num.E164
+		if v == "" {
+			v = num.National
+		}
+		if v != p.Petitioner.Phone && !contains(p.Petitioner.OtherPhones, v) {
+			p.Petitioner.OtherPhones = append(p.Petitioner.OtherPhones, v)
+		}
+	}
+	if p.Petitioner.IDNumber == "" {
+		if ids := idcard.Find(p.Content); len(ids) > 0 {
+			p.Petitioner.IDNumber, p.Petitioner.IDNumberValid = ids[0], true
+		}
+	}
+	if n.Classifier != nil {
+		kinds := make([]string, 0, len(p.Cases))
+		for _, c := range p.Cases {
+			kinds = append(kinds, c.Kind)
+		}
+		res := n.Classifier.Classify(classify.Input{
+			Subject: p.Subject,
+			Content: p.Content,
+			Fields: map[string]any{
+				"channel": p.Channel.Name, "channel_type": p.Channel.Type,
+				"has_case": len(p.Cases) > 0, "case_kinds": kinds,
+				"has_id_number": p.Petitioner.IDNumber != "", "has_phone": p.Petitioner.Phone != "",
+			},
+		})
+		if p.Category == "" || p.Category == "other" {
+			p.Category = res.Category
+		}
+		for _, l := range res.Labels {
+			if !contains(p.Labels, l) {
+				p.Labels = append(p.Labels, l)
+			}
+		}
+		if res.Priority == "high" {
+			p.Priority = "high"
+		}
+	}
+	p.Petitioner.Key = n.petitionerKey(p)
+	if n.Repeats != nil && p.Petitioner.Key != "" {
+		for _, c := range p.Cases {
+			if prev := n.Repeats.Check(p.Petitioner.Key+"|"+c.Number, p.ID, p.TrackingNo); prev != "" {
+				if !contains(p.Labels, "repeat") {
+					p.Labels = append(p.Labels, "repeat")
+				}
+				p.Meta["repeat_of"] = prev
+				break
+			}
+		}
+	}
+}
+
+// petitionerKey is a stable pseudonym of the person: HMAC-SHA256 (with the
+// deployment's secret, so it cannot be reversed by enumerating id numbers)
+// of the id number, else the phone, else the e-mail address.
+func (n *Normalizer) petitionerKey(p *Petition) string {
+	var basis string
+	switch {
+	case p.Petitioner.IDNumber != "" && p.Petitioner.IDNumberValid:
+		basis = "id:" + p.Petitioner.IDNumber
+	case p.Petitioner.Phone != "":
+		basis = "phone:" + p.Petitioner.Phone
+	case p.Petitioner.Email != "":
+		basis = "email:" + p.Petitioner.Email
+	default:
+		return ""
+	}
+	m := hmac.New(sha256.New, n.KeySecret)
+	m.Write([]byte(basis))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package normalize
+
+import (
+	"bufio"
+	"container/list"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// Repeats remembers which petitioner raised which case, bounded (the least
+// recently seen entries are forgotten first) and saved to a file, so a
+// petition about a case the same person raised before is labelled "repeat".
+type Repeats struct {
+	mu    sync.Mutex
+	max   int
+	ll    *list.List
+	m     map[string]*list.Element
+	file  string
+	dirty bool
+}
+
+type repeatEntry struct {
+	Key      string `json:"k"`
+	ID       string `json:"i"`
+	Tracking string `json:"t"`
+}
+
+// OpenRepeats loads the memory from file (missing is fine).
+func OpenRepeats(file string, max int) (*Repeats, error) {
+	r := &Repeats{max: max, ll: list.New(), m: map[string]*list.Element{}, file: file}
+	if file == "" {
+		return r, nil
+	}
+	f, err := os.Open(file)
+	if os.IsNotExist(err) {
+		return r, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e repeatEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+			r.add(e)
+		}
+	}
+	return r, nil
+}
+
+func (r *Repeats) add(e repeatEntry) {
+	if el, ok := r.m[e.Key]; ok {
+		r.ll.MoveToFront(el)
+		return
+	}
+	r.m[e.Key] = r.ll.PushFront(e)
+	for r.max > 0 && r.ll.Len() > r.max {
+		old := r.ll.Back()
+		r.ll.Remove(old)
+		delete(r.m, old.Value.(repeatEntry).Key)
+	}
+}
+
+// Check records (key, id) and returns the tracking number of an earlier,
+// different petition with the same key, or "". A replay of the same
+// petition (same id) is not a repeat of itself.
+func (r *Repeats) Check(key, id, tracking string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dirty = true
+	if el, ok := r.m[key]; ok {
+		r.ll.MoveToFront(el)
+		e := el.Value.(repeatEntry)
+		if e.ID != id {
+			return e.Tracking
+		}
+		return ""
+	}
+	r.add(repeatEntry{Key: key, ID: id, Tracking: tracking})
+	return ""
+}
+
+// Save writes the memory to its file (atomically) when it changed.
+func (r *Repeats) Save() error {
+	r.mu.Lock()
+	if !r.dirty || r.file == "" {
+		r.mu.Unlock()
+		return nil
+	}
+	entries := make([]repeatEntry, 0, r.ll.Len())
+	for el := r.ll.Back(); el != nil; el = el.Prev() {
+		entries = append(entries, el.Value.(repeatEntry))
+	}
+	r.dirty = false
+	r.mu.Unlock()
+	tmp, err := os.CreateTemp(filepath.Dir(r.file), ".repeats-*")
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(tmp)
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		enc.Encode(e)
+	}
+	err = w.Flush()
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), r.file)
+}
+
+// Len is the number of remembered entries.
+func (r *Repeats) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ll.Len()
+}
