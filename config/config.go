@@ -172,13 +172,13 @@ func Defaults() *Config {
 			MaxAttempts:       3,
 			Compression:       "none",
 		},
-		Blobs:    Blobs{Dir: "./var/blobs"},
-		State:    State{Dir: "./var/state"},
-		Pipeline: Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
+		Blobs:     Blobs{Dir: "./var/blobs"},
+		State:     State{Dir: "./var/state"},
+		Pipeline:  Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
 		Normalize: Normalize{Repeats: Repeats{MaxEntries: 1_000_000}},
-		Routes:   Routes{DefaultTopic: "petitions.intake", DeadLetterTopic: "petitions.deadletter"},
-		Admin:    Admin{Listen: "127.0.0.1:9464"},
-		Log:      Log{Level: "info", Format: "text"},
+		Routes:    Routes{DefaultTopic: "petitions.intake", DeadLetterTopic: "petitions.deadletter"},
+		Admin:     Admin{Listen: "127.0.0.1:9464"},
+		Log:       Log{Level: "info", Format: "text"},
 	}
 }
 
