@@ -24,6 +24,7 @@ Usage:
   petitiond check -c FILE     validate a config; list every error with file:line
   petitiond channels          list the channel types
   petitiond example TYPE      print a commented example config for a channel type
+  petitiond schema            print the JSON Schema of the config file
   petitiond version           print the version
 
 Signals (run): SIGTERM/SIGINT stop intake, drain in-flight petitions, exit 0;
@@ -58,6 +59,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		stdout.Write(t.Example)
+		return 0
+	case "schema":
+		b, err := config.JSONSchema(reg)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s\n", b)
 		return 0
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "petitiond", daemon.Version)
