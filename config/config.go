@@ -308,12 +308,12 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		if len(ch.Mapping) > 0 {
 			m, err := mapping.Compile(ch.Mapping)
 			if err != nil {
-				path := p + ".mapping"
+				path, msg := p+".mapping", err.Error()
 				var me *mapping.Error
 				if errors.As(err, &me) {
-					path += "." + me.Target
+					path, msg = path+"."+me.Target, me.Reason
 				}
-				d.errorf(at(path), path, "%v", err)
+				d.errorf(at(path), path, "%s", msg)
 			}
 			ch.Mapper = m
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/court12368/petitiond/channels/web"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/engine"
+	"github.com/court12368/petitiond/mapping"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/router"
@@ -35,6 +36,11 @@ type harness struct {
 }
 
 func start(t *testing.T, mod func(*web.Config)) *harness {
+	t.Helper()
+	return startMapped(t, mod, nil)
+}
+
+func startMapped(t *testing.T, mod func(*web.Config), mapper *mapping.Mapper) *harness {
 	t.Helper()
 	cfg := web.NewConfig()
 	cfg.Listen = "127.0.0.1:0"
@@ -50,7 +56,7 @@ func start(t *testing.T, mod func(*web.Config)) *harness {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ch, err := web.New(cfg, channels.Env{Name: "web-t", Logger: log, Blobs: blobs, StateDir: dir + "/state"})
+	ch, err := web.New(cfg, channels.Env{Name: "web-t", Logger: log, Blobs: blobs, StateDir: dir + "/state", Mapper: mapper})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,5 +382,53 @@ func TestDrainWaitsForInFlight(t *testing.T) {
 	<-stopped
 	if r.status != 201 {
 		t.Errorf("in-flight request during shutdown: %d, want 201", r.status)
+	}
+}
+
+// TestPartnerShapeThroughMapping: a partner's JSON that looks nothing like
+// ours becomes a petition with YAML only; its own message id makes its
+// retries one petition.
+func TestPartnerShapeThroughMapping(t *testing.T) {
+	var spec mapping.Spec
+	err := config.DecodeStrict("m.yaml", []byte(`
+name:        {from: user.realName, required: true}
+phone:       {from: [user.mobile, user.tel]}
+content:     {join: [detail.title, detail.body], sep: "\n", required: true}
+received_at: {from: createTime, layout: "2006-01-02 15:04:05", timezone: Asia/Shanghai}
+source_id:   {from: msgId}
+meta.wx_openid: {from: user.openid}
+`), &spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startMapped(t, nil, m)
+	body := []byte(`{"msgId":"wx-1","createTime":"2026-11-25 09:30:00","user":{"realName":"李华","mobile":"","tel":"13907911234","openid":"oX1"},
+		"detail":{"title":"执行款","body":"判决生效半年未执行"},"extra":{"ignored":true}}`)
+	first := h.post(t, "application/json", body, nil)
+	again := h.post(t, "application/json", body, nil)
+	if first.status != 201 || again.body["id"] != first.body["id"] {
+		t.Fatalf("replies %v / %v, want 201 and the same id", first.body, again.body)
+	}
+	if n := len(h.prod.Messages()); n != 1 {
+		t.Errorf("%d records for one partner message, want 1", n)
+	}
+	rec := h.record(t, 0)
+	p := rec["petitioner"].(map[string]any)
+	if p["name"] != "李华" || p["phone"] != "+8613907911234" || rec["content"] != "执行款\n判决生效半年未执行" {
+		t.Errorf("record petitioner %v content %q", p, rec["content"])
+	}
+	if rec["received_at"] != "2026-11-25T01:30:00Z" {
+		t.Errorf("received_at = %v, want the partner's time in UTC", rec["received_at"])
+	}
+	if rec["meta"].(map[string]any)["wx_openid"] != "oX1" {
+		t.Errorf("meta = %v", rec["meta"])
+	}
+	bad := h.post(t, "application/json", []byte(`{"msgId":"wx-2","detail":{"title":"x"}}`), nil)
+	if bad.status != 422 || bad.body["field"] != "name" {
+		t.Errorf("missing required mapped field: %d %v, want 422 naming name", bad.status, bad.body)
 	}
 }
