@@ -22,8 +22,8 @@ import (
 	"github.com/court12368/petitiond/channels/web"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/engine"
-	"github.com/court12368/petitiond/mapping"
 	tu "github.com/court12368/petitiond/internal/testutil"
+	"github.com/court12368/petitiond/mapping"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/router"
 )
