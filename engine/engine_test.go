@@ -225,3 +225,34 @@ func unhealthyProducer() *tu.FakeProducer {
 	p.Set(false, nil)
 	return p
 }
+
+// TestOneItemSeveralRecords: a rule with continue sends the record to two
+// topics; the item is acked once, after both.
+func TestOneItemSeveralRecords(t *testing.T) {
+	p := holdProducer()
+	e, _ := newEngine(t, p, 10, `  default_topic: intake
+  dead_letter_topic: dead
+  rules:
+    - {name: all, when: 'true', topic: archive, continue: true}
+    - {name: pri, when: 'subject == "s"', topic: priority}
+`)
+	out := make(chan channels.Outcome, 2)
+	if err := e.Sink("w", "web").Submit(context.Background(), item("k", "x", out)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case o := <-out:
+		t.Fatalf("acked before Kafka: %+v", o)
+	default:
+	}
+	p.Release(nil)
+	o := <-out
+	if o.Err != nil || len(o.Records) != 2 || o.Records[0].Topic != "archive" || o.Records[1].Topic != "priority" {
+		t.Fatalf("outcome = %+v, want two records (archive, priority)", o)
+	}
+	select {
+	case o := <-out:
+		t.Fatalf("acked twice: %+v", o)
+	default:
+	}
+}

@@ -1,0 +1,90 @@
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/web"
+	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/daemon"
+)
+
+// flaky fails (or panics) on its first runs, then runs until cancelled.
+type flaky struct {
+	runs    *atomic.Int32
+	running chan struct{}
+}
+
+func (f *flaky) Run(ctx context.Context, _ channels.Sink) error {
+	switch f.runs.Add(1) {
+	case 1:
+		return errors.New("source unreachable")
+	case 2:
+		panic("bug in a channel")
+	}
+	close(f.running)
+	<-ctx.Done()
+	return nil
+}
+
+// TestSupervisorRestartsFailingChannel: a channel that errors and panics is
+// restarted with backoff, and the other channels keep serving meanwhile.
+func TestSupervisorRestartsFailingChannel(t *testing.T) {
+	reg := channels.NewRegistry()
+	var runs atomic.Int32
+	running := make(chan struct{})
+	reg.Register(channels.Type{
+		Name:      "flaky",
+		NewConfig: func() any { return &struct{}{} },
+		New: func(any, channels.Env) (channels.Channel, error) {
+			return &flaky{runs: &runs, running: running}, nil
+		},
+	})
+	reg.Register(channels.Type{
+		Name:      "web",
+		NewConfig: func() any { return web.NewConfig() },
+		New:       func(c any, env channels.Env) (channels.Channel, error) { return web.New(c.(*web.Config), env) },
+	})
+	dir := t.TempDir()
+	webAddr := freeAddr(t)
+	src := fmt.Sprintf(`kafka: {embedded: {listen: %q, data_dir: %q}}
+blobs: {dir: %q}
+state: {dir: %q}
+admin: {listen: "127.0.0.1:0"}
+channels:
+  - {name: flaky-one, type: flaky}
+  - {name: web-ok, type: web, settings: {listen: %q}}
+`, freeAddr(t), filepath.Join(dir, "k"), filepath.Join(dir, "b"), filepath.Join(dir, "s"), webAddr)
+	cfg, err := config.Parse("s.yaml", []byte(src), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown()
+	waitServing(t, webAddr) // the web channel serves while flaky fails
+	<-running               // third run: after an error and a panic
+	if n := runs.Load(); n != 3 {
+		t.Errorf("runs = %d, want 3", n)
+	}
+	r, err := http.Get("http://" + d.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if !strings.Contains(string(b), `petitiond_channel_restarts_total{channel="flaky-one"} 2`) {
+		t.Errorf("restarts not counted")
+	}
+}
