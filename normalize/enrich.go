@@ -1,6 +1,8 @@
 package normalize
 
 import (
+	"strings"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,10 +17,19 @@ import (
 // numbers), classifies the petition and links repeat petitions.
 func (n *Normalizer) enrich(p *Petition) {
 	text := p.Subject + "\n" + p.Content
-	for _, c := range casenum.Find(text) {
-		addCase(p, c)
+	// Cheap prefilters: every case number ends in 号, a phone number has at
+	// least 7 digits, an id number 15.
+	if strings.Contains(text, "号") {
+		for _, c := range casenum.Find(text) {
+			addCase(p, c)
+		}
 	}
-	for _, num := range phone.Find(p.Content) {
+	digits := countDigits(p.Content)
+	var phones []phone.Number
+	if digits >= 7 {
+		phones = phone.Find(p.Content)
+	}
+	for _, num := range phones {
 		if !num.Valid {
 			continue
 		}
@@ -34,7 +45,7 @@ func (n *Normalizer) enrich(p *Petition) {
 			p.Petitioner.OtherPhones = append(p.Petitioner.OtherPhones, v)
 		}
 	}
-	if p.Petitioner.IDNumber == "" {
+	if p.Petitioner.IDNumber == "" && digits >= 15 {
 		if ids := idcard.Find(p.Content); len(ids) > 0 {
 			p.Petitioner.IDNumber, p.Petitioner.IDNumberValid = ids[0], true
 		}
@@ -97,6 +108,17 @@ func (n *Normalizer) petitionerKey(p *Petition) string {
 	m := hmac.New(sha256.New, n.KeySecret)
 	m.Write([]byte(basis))
 	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// countDigits counts ASCII and full-width digits.
+func countDigits(s string) int {
+	n := 0
+	for _, r := range s {
+		if (r >= '0' && r <= '9') || (r >= '０' && r <= '９') {
+			n++
+		}
+	}
+	return n
 }
 
 func contains(xs []string, x string) bool {
