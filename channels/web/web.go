@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -265,8 +266,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			key = "mapped:" + m.SourceID
 		}
 	}
-	fp := in.fingerprint()
+	var fp string
 	if key != "" {
+		fp = in.fingerprint()
 		item.SourceID = "idempotency-key:" + key
 		item.SourceRef = "http " + c.cfg.Path + " Idempotency-Key"
 		prev, release, err := c.idem.begin(r.Context(), key, fp)
@@ -352,11 +354,19 @@ func (in *input) fingerprint() string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var n [8]byte
+	put := func(s string) { // length-prefixed, so no two inputs collide
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		io.WriteString(h, s)
+	}
 	for _, k := range keys {
-		fmt.Fprintf(h, "%s=%q\n", k, in.fields[k])
+		put(k)
+		put(in.fields[k])
 	}
 	for _, a := range in.attachments {
-		fmt.Fprintf(h, "attachment=%s\n", a.SHA256)
+		put("attachment")
+		put(a.SHA256)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
