@@ -229,12 +229,43 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 	if err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
+	created := false
 	for t, e := range res.Errors {
 		if e != nil && !errors.Is(e, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t, e)
 		}
+		created = created || e == nil
 	}
-	return nil
+	if !created {
+		return nil
+	}
+	// A new topic's partitions get leaders a moment later; producing
+	// before that fails with NotLeaderForPartition. Wait for them.
+	for {
+		md, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		if err == nil && leadersReady(md) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for topic leaders: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func leadersReady(md *kafka.MetadataResponse) bool {
+	for _, t := range md.Topics {
+		if t.Error != nil || len(t.Partitions) == 0 {
+			return false
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil || p.Leader.Host == "" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Close implements Producer: it flushes pending batches and waits for their
