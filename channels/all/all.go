@@ -3,5 +3,6 @@
 package all
 
 import (
-	_ "github.com/court12368/petitiond/channels/web" // HTTP submissions
+	_ "github.com/court12368/petitiond/channels/imap" // e-mail letters from IMAP mailboxes
+	_ "github.com/court12368/petitiond/channels/web"  // HTTP submissions
 )

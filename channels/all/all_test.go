@@ -3,6 +3,7 @@ package all_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 	_ "github.com/court12368/petitiond/channels/all"
 	"github.com/court12368/petitiond/config"
 )
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // TestExamplesAndReadmes keeps every channel folder's README in sync with its
 // embedded example, and proves each example is a valid channel entry.
@@ -33,6 +36,10 @@ func TestExamplesAndReadmes(t *testing.T) {
 		if err := yaml.Unmarshal(typ.Example, &entries); err != nil || len(entries) == 0 {
 			t.Errorf("%s: example is not a YAML list of channel entries: %v", typ.Name, err)
 			continue
+		}
+		// Secrets in examples come from the environment: give them values.
+		for _, m := range envRef.FindAllStringSubmatch(string(typ.Example), -1) {
+			t.Setenv(m[1], "example-secret")
 		}
 		src := "kafka: {brokers: [\"127.0.0.1:9092\"]}\nchannels:\n"
 		for _, line := range strings.Split(strings.TrimRight(string(typ.Example), "\n"), "\n") {

@@ -1,0 +1,593 @@
+// Command imapbench measures the imap channel against a real Dovecot
+// (scripts/dovecot.sh) and a real Kafka broker (scripts/kafka.sh):
+//
+//  1. backfill: N letters (mixed encodings, attachments, ~100 KB on
+//     average) are appended to a fresh mailbox, then petitiond is started on
+//     it; letters/s is N over the time from the daemon's start until the
+//     last record is read back from Kafka;
+//  2. IDLE latency: with the daemon idle, letters are appended one at a
+//     time and the time from the end of the APPEND to the record read back
+//     from Kafka is measured. petitiond logs (at debug level, with
+//     millisecond timestamps) when the server announces new mail, which
+//     splits the latency into Dovecot's own IDLE notification delay and
+//     the rest;
+//  3. (-big) peak RSS of a fresh daemon taking in one letter with a 50 MB
+//     attachment.
+//
+// It starts the petitiond binary itself with a generated config.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	goimap "github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
+)
+
+var (
+	imapAddr = flag.String("imap", "127.0.0.1:10143", "Dovecot address (plain/STARTTLS port)")
+	user     = flag.String("user", "petitions", "IMAP user")
+	pass     = flag.String("pass", "secret", "IMAP password")
+	brokers  = flag.String("brokers", "127.0.0.1:9092", "Kafka bootstrap")
+	bin      = flag.String("bin", "bin/petitiond", "petitiond binary")
+	n        = flag.Int("n", 3000, "letters in the backfill")
+	idleN    = flag.Int("idle", 40, "letters appended one at a time for the IDLE latency")
+	workers  = flag.Int("workers", 2, "imap channel workers setting")
+	big      = flag.Bool("big", true, "also measure the peak RSS with one 50 MB attachment")
+	keep     = flag.Bool("keep", false, "keep the mailboxes and the daemon's directory")
+	verbose  = flag.Bool("v", false, "print petitiond's log")
+	noSync   = flag.Bool("nosync", false, "blobs: {sync: false} (not durable; to see what fsync costs)")
+	pprofOut = flag.String("cpuprofile", "", "write a CPU profile of petitiond during the backfill")
+)
+
+func main() {
+	flag.Parse()
+	tag := randHex(4)
+	fmt.Printf("# petitiond imap bench — %s, %d cores, Dovecot %s, Kafka %s\n", time.Now().Format(time.RFC3339), runtime.NumCPU(), *imapAddr, *brokers)
+
+	cl := login()
+	base := "bench-" + tag
+	boxes := []string{base, base + "/Done", base + "/Failed", base + "/Ignored"}
+	for _, b := range boxes {
+		must(cl.Create(b, nil).Wait())
+	}
+	if !*keep {
+		defer func() {
+			c := login()
+			for i := len(boxes) - 1; i >= 0; i-- {
+				c.Delete(boxes[i]).Wait()
+			}
+			c.Close()
+		}()
+	}
+
+	// 1. Backfill.
+	var total int64
+	start := time.Now()
+	for i := 0; i < *n; i++ {
+		raw := letter(i, tag)
+		total += int64(len(raw))
+		appendMsg(cl, base, raw)
+	}
+	appendSecs := time.Since(start).Seconds()
+	fmt.Printf("appended %d letters, %.1f MB (avg %.0f KB) in %.1fs (%.0f/s)\n", *n, float64(total)/1e6, float64(total)/float64(*n)/1e3, appendSecs, float64(*n)/appendSecs)
+
+	topic := "bench." + tag + ".intake"
+	cons := newConsumer(topic)
+	defer cons.close()
+	d := startDaemon(topic, base, *workers)
+	if !*keep {
+		defer d.cleanup()
+	}
+	defer d.stop()
+	if *pprofOut != "" {
+		go func() {
+			for cons.count() == 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+			d.profile(*pprofOut, 5)
+		}()
+	}
+	if !cons.waitCount(*n, 10*time.Minute) {
+		fail("backfill: only %d of %d records after 10 minutes", cons.count(), *n)
+	}
+	elapsed := cons.last().Sub(d.started)
+	fmt.Printf("backfill: %d letters into Kafka in %.2fs from daemon start: %.0f letters/s (%.1f MB/s); first record after %.2fs; peak RSS %d MB\n",
+		*n, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), float64(total)/1e6/elapsed.Seconds(),
+		cons.first().Sub(d.started).Seconds(), d.peakRSS()>>20)
+	waitEmpty(cl, base, 60*time.Second)
+	if got := status(cl, base+"/Done"); got != *n {
+		fmt.Printf("WARNING: done mailbox holds %d, want %d\n", got, *n)
+	}
+	if line := d.lastLine("backlog taken in"); line != "" {
+		fmt.Printf("daemon log: %s\n", line)
+	}
+
+	// 2. IDLE latency.
+	time.Sleep(time.Second) // let the daemon settle into IDLE
+	var lat, notify, net []time.Duration
+	for i := 0; i < *idleN; i++ {
+		id := fmt.Sprintf("idle-%d.%s@bench.example.cn", i, tag)
+		raw := smallLetter(id)
+		appended := appendMsg(cl, base, raw)
+		if *verbose {
+			fmt.Fprintf(os.Stderr, "appended %s at %s\n", id, appended.UTC().Format("15:04:05.000"))
+		}
+		rec, ok := cons.waitID(id, 30*time.Second)
+		if !ok {
+			fail("idle: letter %d not in Kafka after 30s", i)
+		}
+		l := rec.Sub(appended)
+		lat = append(lat, l)
+		if seen, ok := d.announced(appended); ok {
+			notify = append(notify, seen.Sub(appended))
+			net = append(net, rec.Sub(seen))
+		}
+		time.Sleep(time.Duration(200+i%5*50) * time.Millisecond)
+	}
+	fmt.Printf("IDLE arrival → record in Kafka (%d letters): p50 %s  p90 %s  max %s\n", len(lat), pct(lat, 50), pct(lat, 90), pct(lat, 100))
+	if len(notify) > 0 {
+		fmt.Printf("  Dovecot's IDLE notification delay (APPEND done → EXISTS logged by petitiond): p50 %s  p90 %s\n", pct(notify, 50), pct(notify, 90))
+		fmt.Printf("  net of it (EXISTS → record read back from Kafka: fetch, store, parse, produce, ack): p50 %s  p90 %s  max %s\n", pct(net, 50), pct(net, 90), pct(net, 100))
+	}
+	d.stop()
+
+	// 3. One 50 MB attachment.
+	if *big {
+		bigBox := base + "/Big"
+		must(cl.Create(bigBox, nil).Wait())
+		boxes = append(boxes[:1], append([]string{bigBox}, boxes[1:]...)...)
+		id := "big." + tag + "@bench.example.cn"
+		raw := bigLetter(id, 50<<20)
+		appendMsg(cl, bigBox, raw)
+		topic2 := topic + ".big"
+		cons2 := newConsumer(topic2)
+		d2 := startDaemon(topic2, bigBox, *workers)
+		if !cons2.waitCount(1, 5*time.Minute) {
+			fail("big: no record after 5 minutes")
+		}
+		took := cons2.last().Sub(d2.started)
+		time.Sleep(300 * time.Millisecond)
+		fmt.Printf("one letter of %.1f MB (50 MB attachment): record after %.2fs, daemon peak RSS %d MB\n",
+			float64(len(raw))/1e6, took.Seconds(), d2.peakRSS()>>20)
+		d2.stop()
+		cons2.close()
+		if !*keep {
+			d2.cleanup()
+		}
+		c := login()
+		c.Delete(bigBox + "/Done").Wait()
+		c.Close()
+	}
+	cl.Close()
+}
+
+// ---------------------------------------------------------------- IMAP
+
+func login() *imapclient.Client {
+	cl, err := imapclient.DialInsecure(*imapAddr, nil)
+	must(err)
+	must(cl.Login(*user, *pass).Wait())
+	return cl
+}
+
+func appendMsg(cl *imapclient.Client, box string, raw []byte) time.Time {
+	cmd := cl.Append(box, int64(len(raw)), nil)
+	_, err := cmd.Write(raw)
+	must(err)
+	must(cmd.Close())
+	_, err = cmd.Wait()
+	must(err)
+	return time.Now()
+}
+
+func status(cl *imapclient.Client, box string) int {
+	st, err := cl.Status(box, &goimap.StatusOptions{NumMessages: true}).Wait()
+	must(err)
+	return int(*st.NumMessages)
+}
+
+func waitEmpty(cl *imapclient.Client, box string, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for status(cl, box) > 0 {
+		if time.Now().After(deadline) {
+			fail("mailbox %s not empty after %s", box, within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ---------------------------------------------------------------- Kafka
+
+type consumer struct {
+	cl     *kgo.Client
+	mu     sync.Mutex
+	n      int
+	t0, t1 time.Time
+	ids    map[string]time.Time
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newConsumer(topic string) *consumer {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(*brokers, ",")...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.AllowAutoTopicCreation(), kgo.MetadataMinAge(100*time.Millisecond))
+	must(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &consumer{cl: cl, ids: map[string]time.Time{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				var v struct {
+					Source struct {
+						ID string `json:"id"`
+					} `json:"source"`
+				}
+				json.Unmarshal(r.Value, &v)
+				c.mu.Lock()
+				if c.n == 0 {
+					c.t0 = now
+				}
+				c.n++
+				c.t1 = now
+				c.ids[v.Source.ID] = now
+				c.mu.Unlock()
+			})
+		}
+	}()
+	return c
+}
+
+func (c *consumer) count() int       { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+func (c *consumer) first() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t0 }
+func (c *consumer) last() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t1 }
+
+func (c *consumer) waitCount(want int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for c.count() < want {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
+func (c *consumer) waitID(id string, within time.Duration) (time.Time, bool) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		t, ok := c.ids[id]
+		c.mu.Unlock()
+		if ok {
+			return t, true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Time{}, false
+}
+
+func (c *consumer) close() {
+	c.cancel()
+	<-c.done
+	c.cl.Close()
+}
+
+// ---------------------------------------------------------------- daemon
+
+type daemon struct {
+	admin   string
+	cmd     *exec.Cmd
+	dir     string
+	started time.Time
+	peak    atomic.Int64
+	stopc   chan struct{}
+	stopped bool
+	mu      sync.Mutex
+	lines   []string
+}
+
+func startDaemon(topic, box string, workers int) *daemon {
+	dir, err := os.MkdirTemp("", "petitiond-imapbench-")
+	must(err)
+	d := &daemon{dir: dir, stopc: make(chan struct{}), admin: freePort()}
+	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
+blobs: {dir: %q, sync: %v}
+state: {dir: %q}
+routes: {default_topic: %s, dead_letter_topic: %s.dead}
+admin: {listen: %q, pprof: true}
+channels:
+  - name: letters-bench
+    type: imap
+    settings:
+      address: %q
+      tls: none
+      username: %s
+      password: %s
+      mailbox: %q
+      done_mailbox: %q
+      failed_mailbox: %q
+      ignored_mailbox: %q
+      workers: %d
+      max_message_size: 128MiB
+log: {level: debug}
+`, *brokers, filepath.Join(dir, "blobs"), !*noSync, filepath.Join(dir, "state"), topic, topic, d.admin,
+		*imapAddr, *user, *pass, box, box+"/Done", box+"/Failed", box+"/Ignored", workers)
+	file := filepath.Join(dir, "bench.yaml")
+	must(os.WriteFile(file, []byte(cfg), 0o600))
+	d.cmd = exec.Command(*bin, "run", "-c", file)
+	out, err := d.cmd.StderrPipe()
+	must(err)
+	d.cmd.Stdout = os.Stderr
+	d.started = time.Now()
+	must(d.cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			d.mu.Lock()
+			d.lines = append(d.lines, sc.Text())
+			d.mu.Unlock()
+			if *verbose || strings.Contains(sc.Text(), "level=ERROR") || strings.Contains(sc.Text(), "level=WARN") {
+				fmt.Fprintln(os.Stderr, "petitiond:", sc.Text())
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	go d.sampleRSS()
+	return d
+}
+
+func (d *daemon) lastLine(substr string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := len(d.lines) - 1; i >= 0; i-- {
+		if strings.Contains(d.lines[i], substr) {
+			return d.lines[i]
+		}
+	}
+	return ""
+}
+
+// announced returns when petitiond logged the first new-mail notification
+// after t (its log has millisecond timestamps).
+func (d *daemon) announced(after time.Time) (time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	after = after.Truncate(time.Millisecond)
+	for _, line := range d.lines {
+		if !strings.Contains(line, "new mail announced") {
+			continue
+		}
+		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err == nil && !t.Before(after) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (d *daemon) sampleRSS() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopc:
+			return
+		case <-t.C:
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			var kb int64
+			if n, _ := fmt.Sscanf(line, "VmHWM: %d kB", &kb); n == 1 {
+				d.peak.Store(kb << 10)
+			}
+		}
+	}
+}
+
+func (d *daemon) peakRSS() int64 { return d.peak.Load() }
+
+func (d *daemon) stop() {
+	if d.stopped {
+		return
+	}
+	d.stopped = true
+	close(d.stopc)
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Wait()
+}
+
+func (d *daemon) cleanup() { os.RemoveAll(d.dir) }
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// profile writes a CPU profile of the daemon over d.
+func (d *daemon) profile(file string, secs int) {
+	r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", d.admin, secs))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imapbench: profile:", err)
+		return
+	}
+	defer r.Body.Close()
+	f, err := os.Create(file)
+	must(err)
+	io.Copy(f, r.Body)
+	f.Close()
+}
+
+// ---------------------------------------------------------------- letters
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+func encode(e encoding.Encoding, s string) string {
+	b, err := e.NewEncoder().String(s)
+	must(err)
+	return b
+}
+
+func bWord(charset, raw string) string {
+	return "=?" + charset + "?B?" + base64.StdEncoding.EncodeToString([]byte(raw)) + "?="
+}
+
+func b64(raw []byte) string {
+	s := base64.StdEncoding.EncodeToString(raw)
+	var b strings.Builder
+	for len(s) > 76 {
+		b.WriteString(s[:76] + "\r\n")
+		s = s[76:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func qp(raw string) string {
+	var b strings.Builder
+	w := quotedprintable.NewWriter(&b)
+	w.Write([]byte(raw))
+	w.Close()
+	return strings.ReplaceAll(strings.ReplaceAll(b.String(), "\r\n", "\n"), "\n", "\r\n")
+}
+
+func lines(ls ...string) []byte { return []byte(strings.Join(ls, "\r\n") + "\r\n") }
+
+const prose = "法院您好：我的案件（2023）赣0102执1234号判决已生效半年，执行款至今没有到账，请求法院依法督促执行。联系电话13907911234。"
+
+// letter i of the backfill: five kinds in turn, ~100 KB on average.
+func letter(i int, tag string) []byte {
+	id := fmt.Sprintf("<bf-%d.%s@bench.example.cn>", i, tag)
+	date := "Date: Tue, 05 Mar 2024 09:30:00 +0800"
+	text := strings.Repeat(prose+"\n", 20+i%20)
+	switch i % 5 {
+	case 0: // GB2312 label, GBK text, PDF attachment
+		return lines("Message-ID: "+id, date, "From: "+bWord("gb2312", encode(simplifiedchinese.GBK, "王小明"))+" <wang@example.cn>",
+			"Subject: "+bWord("gb2312", encode(simplifiedchinese.GBK, fmt.Sprintf("关于执行款的申诉（第%d号）", i))),
+			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b0"`, "",
+			"--b0", "Content-Type: text/plain; charset=gb2312", "Content-Transfer-Encoding: base64", "",
+			b64([]byte(encode(simplifiedchinese.GBK, text))),
+			"--b0", "Content-Type: application/pdf; name=\"judgement.pdf\"", "Content-Transfer-Encoding: base64",
+			"Content-Disposition: attachment; filename=\"judgement.pdf\"", "", b64(randBytes(70_000)), "--b0--")
+	case 1: // Big5, quoted-printable, JPEG attachment with an RFC 2231 name
+		return lines("Message-ID: "+id, date, "From: "+bWord("big5", encode(traditionalchinese.Big5, "陳大文"))+" <chan@example.hk>",
+			"Subject: "+bWord("big5", encode(traditionalchinese.Big5, fmt.Sprintf("關於案件進度的查詢 %d", i))),
+			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b1"`, "",
+			"--b1", "Content-Type: text/plain; charset=big5", "Content-Transfer-Encoding: quoted-printable", "",
+			qp(encode(traditionalchinese.Big5, strings.Repeat("法院您好：我於去年提起訴訟，至今未有回覆，請協助查詢。\n", 30))),
+			"--b1", "Content-Type: image/jpeg", "Content-Transfer-Encoding: base64",
+			"Content-Disposition: attachment; filename*=utf-8''%E7%85%A7%E7%89%87.jpg", "", b64(randBytes(60_000)), "--b1--")
+	case 2: // HTML only with an inline image
+		return lines("Message-ID: "+id, date, "From: =?utf-8?B?"+base64.StdEncoding.EncodeToString([]byte("孙七"))+"?= <sun7@example.cn>",
+			"Subject: "+bWord("utf-8", fmt.Sprintf("网上立案遇到困难 %d", i)), "MIME-Version: 1.0",
+			`Content-Type: multipart/related; boundary="b2"`, "",
+			"--b2", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", "",
+			b64([]byte("<html><body><p>"+strings.ReplaceAll(text, "\n", "</p><p>")+"</p><img src=\"cid:img1\"></body></html>")),
+			"--b2", "Content-Type: image/png", "Content-ID: <img1>", "Content-Transfer-Encoding: base64", "", b64(randBytes(50_000)), "--b2--")
+	case 3: // raw 8-bit GBK headers and body, a .docx attachment
+		return lines("Message-ID: "+id, date, "From: "+encode(simplifiedchinese.GBK, "李四")+" <lisi@example.cn>",
+			"Subject: "+encode(simplifiedchinese.GBK, fmt.Sprintf("请求联系承办法官 %d", i)), "MIME-Version: 1.0",
+			`Content-Type: multipart/mixed; boundary="b3"`, "",
+			"--b3", "Content-Type: text/plain; charset=GBK", "Content-Transfer-Encoding: 8bit", "",
+			encode(simplifiedchinese.GBK, text),
+			"--b3", "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Content-Transfer-Encoding: base64",
+			"Content-Disposition: attachment; filename=\""+bWord("gbk", encode(simplifiedchinese.GBK, "起诉状.docx"))+"\"", "",
+			b64(randBytes(110_000)), "--b3--")
+	default: // a forwarded letter with an attachment inside
+		return lines("Message-ID: "+id, date, "From: zhou8@example.cn", "Subject: "+bWord("utf-8", fmt.Sprintf("转发：群众来信 %d", i)),
+			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b4"`, "",
+			"--b4", "Content-Type: text/plain; charset=utf-8", "", "请看转发的信件。",
+			"--b4", "Content-Type: message/rfc822", "",
+			"Message-ID: <inner-"+strings.Trim(id, "<>")+">", "From: someone@example.cn", "Subject: "+bWord("gbk", encode(simplifiedchinese.GBK, "原始来信")),
+			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="in4"`, "",
+			"--in4", "Content-Type: text/plain; charset=gbk", "Content-Transfer-Encoding: base64", "", b64([]byte(encode(simplifiedchinese.GBK, text))),
+			"--in4", "Content-Type: application/pdf", "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=a.pdf", "",
+			b64(randBytes(60_000)), "--in4--", "--b4--")
+	}
+}
+
+func smallLetter(id string) []byte {
+	return lines("Message-ID: <"+id+">", "Date: Tue, 05 Mar 2024 09:30:00 +0800", "From: wang@example.cn",
+		"Subject: "+bWord("utf-8", "新来信"), "Content-Type: text/plain; charset=gbk", "Content-Transfer-Encoding: base64", "",
+		b64([]byte(encode(simplifiedchinese.GBK, prose))))
+}
+
+func bigLetter(id string, size int) []byte {
+	return lines("Message-ID: <"+id+">", "Date: Tue, 05 Mar 2024 09:30:00 +0800", "From: wang@example.cn",
+		"Subject: "+bWord("utf-8", "大附件"), "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="bb"`, "",
+		"--bb", "Content-Type: text/plain; charset=utf-8", "", "附件是录像。",
+		"--bb", "Content-Type: video/mp4", "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=v.mp4", "",
+		b64(randBytes(size)), "--bb--")
+}
+
+// ---------------------------------------------------------------- misc
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := len(s) * p / 100
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	return s[i].Round(time.Millisecond)
+}
+
+func must(err error) {
+	if err != nil {
+		fail("%v", err)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "imapbench: "+format+"\n", args...)
+	os.Exit(1)
+}

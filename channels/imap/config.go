@@ -1,0 +1,202 @@
+package imap
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/config/units"
+)
+
+// TLS modes.
+const (
+	TLSImplicit = "tls"      // implicit TLS (IMAPS, usually port 993)
+	TLSStart    = "starttls" // plain connection upgraded with STARTTLS (port 143)
+	TLSNone     = "none"     // no encryption: only for a server on the same host
+)
+
+// Config is the imap channel's settings.
+type Config struct {
+	// Address is the server's host:port.
+	Address string `yaml:"address"`
+	// TLS is tls, starttls or none.
+	TLS string `yaml:"tls"`
+	// TLSCAFile is a PEM file of CA certificates trusted in addition to
+	// the system's (for a server with a private or self-signed
+	// certificate).
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSServerName overrides the name checked in the server certificate
+	// (default: the host of Address).
+	TLSServerName string `yaml:"tls_server_name"`
+	// InsecureSkipVerify accepts any server certificate. Prefer
+	// tls_ca_file: this lets anyone on the path read the mailbox.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Username and Password log in (LOGIN). Use password_file or
+	// ${ENV} to keep the password out of the file.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+
+	// Mailbox is where letters arrive.
+	Mailbox string `yaml:"mailbox"`
+	// DoneMailbox receives letters whose records Kafka acknowledged.
+	DoneMailbox string `yaml:"done_mailbox"`
+	// FailedMailbox receives letters that could not be made into a
+	// petition (they went to the dead-letter topic).
+	FailedMailbox string `yaml:"failed_mailbox"`
+	// IgnoredMailbox receives auto-replies, bounces, loops and bulk mail.
+	IgnoredMailbox string `yaml:"ignored_mailbox"`
+	// ProcessingMailbox, when set, makes this instance claim letters by
+	// moving them there before fetching them, so several instances can
+	// share one mailbox. It must be different for every instance.
+	ProcessingMailbox string `yaml:"processing_mailbox"`
+	// CreateMailboxes creates missing done/failed/ignored/processing
+	// mailboxes at connect.
+	CreateMailboxes bool `yaml:"create_mailboxes"`
+
+	// Idle waits for new mail with IMAP IDLE when the server offers it.
+	Idle bool `yaml:"idle"`
+	// PollInterval is how often the mailbox is searched when IDLE is off
+	// or missing; with IDLE it is how often the connection is checked and
+	// the mailbox searched again in case a notification was lost.
+	PollInterval units.Duration `yaml:"poll_interval"`
+	// RetryInterval is how long a letter whose delivery failed (Kafka
+	// unreachable) waits before it is fetched again.
+	RetryInterval units.Duration `yaml:"retry_interval"`
+	// MaxMessageSize bounds one message; a larger one is not downloaded
+	// but dead-lettered and moved to failed_mailbox.
+	MaxMessageSize units.ByteSize `yaml:"max_message_size"`
+	// BatchSize is how many messages one FETCH asks for.
+	BatchSize int `yaml:"batch_size"`
+	// MaxInFlight bounds this channel's letters fetched and not yet
+	// acknowledged.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// Workers is how many letters are handed to the pipeline (and
+	// parsed) at once. 1 keeps strict UID order.
+	Workers int `yaml:"workers"`
+	// ReconnectBackoffMin and ReconnectBackoffMax bound the exponential
+	// backoff between connection attempts.
+	ReconnectBackoffMin units.Duration `yaml:"reconnect_backoff_min"`
+	ReconnectBackoffMax units.Duration `yaml:"reconnect_backoff_max"`
+	// CommandTimeout bounds how long the server may stay silent while a
+	// command is waiting for its answer before the connection is dropped.
+	CommandTimeout units.Duration `yaml:"command_timeout"`
+	// ThreadIndexSize is how many Message-ID → tracking number pairs of
+	// letters taken in are remembered (in the channel state dir) to link
+	// replies (In-Reply-To/References) as follow-ups.
+	ThreadIndexSize int `yaml:"thread_index_size"`
+}
+
+// NewConfig returns the defaults.
+func NewConfig() *Config {
+	return &Config{
+		TLS:                 TLSImplicit,
+		Mailbox:             "INBOX",
+		DoneMailbox:         "Petitions/Done",
+		FailedMailbox:       "Petitions/Failed",
+		IgnoredMailbox:      "Petitions/Ignored",
+		CreateMailboxes:     true,
+		Idle:                true,
+		PollInterval:        units.Duration(time.Minute),
+		RetryInterval:       units.Duration(15 * time.Second),
+		MaxMessageSize:      64 << 20,
+		BatchSize:           50,
+		MaxInFlight:         500,
+		Workers:             4,
+		ReconnectBackoffMin: units.Duration(time.Second),
+		ReconnectBackoffMax: units.Duration(2 * time.Minute),
+		CommandTimeout:      units.Duration(2 * time.Minute),
+		ThreadIndexSize:     100_000,
+	}
+}
+
+// Validate implements channels.Validator. It does no I/O.
+func (c *Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	if c.Address == "" {
+		return bad("address", "required (host:port)")
+	}
+	if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
+		return bad("address", "want host:port, e.g. imap.example.org:993")
+	}
+	switch c.TLS {
+	case TLSImplicit, TLSStart, TLSNone:
+	default:
+		return bad("tls", "must be tls, starttls or none, not %q", c.TLS)
+	}
+	if c.TLS == TLSNone && (c.TLSCAFile != "" || c.InsecureSkipVerify || c.TLSServerName != "") {
+		return bad("tls", "tls_ca_file, tls_server_name and insecure_skip_verify need tls or starttls")
+	}
+	if c.Username == "" {
+		return bad("username", "required")
+	}
+	if c.Password == "" {
+		return bad("password", "required (or password_file)")
+	}
+	boxes := []struct{ field, name string }{
+		{"mailbox", c.Mailbox}, {"done_mailbox", c.DoneMailbox},
+		{"failed_mailbox", c.FailedMailbox}, {"ignored_mailbox", c.IgnoredMailbox},
+	}
+	if c.ProcessingMailbox != "" {
+		boxes = append(boxes, struct{ field, name string }{"processing_mailbox", c.ProcessingMailbox})
+	}
+	seen := map[string]string{}
+	for _, b := range boxes {
+		if strings.TrimSpace(b.name) == "" {
+			return bad(b.field, "required")
+		}
+		if strings.ContainsAny(b.name, "\r\n\x00*%") {
+			return bad(b.field, "invalid mailbox name")
+		}
+		key := b.name
+		if strings.EqualFold(key, "INBOX") {
+			key = "INBOX"
+		}
+		if other, dup := seen[key]; dup {
+			return bad(b.field, "must differ from %s", other)
+		}
+		seen[key] = b.field
+	}
+	switch {
+	case c.PollInterval.D() < time.Second:
+		return bad("poll_interval", "must be at least 1s")
+	case c.RetryInterval.D() < 100*time.Millisecond:
+		return bad("retry_interval", "must be at least 100ms")
+	case c.MaxMessageSize < 1024:
+		return bad("max_message_size", "must be at least 1KiB")
+	case c.BatchSize < 1 || c.BatchSize > 1000:
+		return bad("batch_size", "must be between 1 and 1000")
+	case c.MaxInFlight < c.BatchSize:
+		return bad("max_in_flight", "must be at least batch_size (%d)", c.BatchSize)
+	case c.Workers < 1 || c.Workers > 64:
+		return bad("workers", "must be between 1 and 64")
+	case c.ReconnectBackoffMin.D() <= 0:
+		return bad("reconnect_backoff_min", "must be positive")
+	case c.ReconnectBackoffMax < c.ReconnectBackoffMin:
+		return bad("reconnect_backoff_max", "must be at least reconnect_backoff_min")
+	case c.CommandTimeout.D() < time.Second:
+		return bad("command_timeout", "must be at least 1s")
+	case c.ThreadIndexSize < 0:
+		return bad("thread_index_size", "must not be negative")
+	}
+	return nil
+}
+
+//go:embed example.yaml
+var example []byte
+
+func init() {
+	channels.Register(channels.Type{
+		Name:      "imap",
+		Summary:   "letters from an IMAP mailbox (IDLE or polling); moved to a done mailbox after Kafka acknowledged",
+		NewConfig: func() any { return NewConfig() },
+		New: func(cfg any, env channels.Env) (channels.Channel, error) {
+			return New(cfg.(*Config), env)
+		},
+		Example: example,
+	})
+}
