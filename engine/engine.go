@@ -158,6 +158,11 @@ func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.
 		e.finish(ch, it, start, channels.Outcome{Ignored: true, Reason: err.Error()})
 		return
 	}
+	if errors.Is(err, normalize.ErrTransient) {
+		e.log.Warn("item not normalized, left with its source for a retry", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
+		e.finish(ch, it, start, channels.Outcome{Err: err})
+		return
+	}
 	var inv *channels.InvalidError
 	if err != nil && it.RejectInvalid && errors.As(err, &inv) {
 		e.finish(ch, it, start, channels.Outcome{Invalid: inv, Reason: inv.Error()})

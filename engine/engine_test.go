@@ -256,3 +256,24 @@ func TestOneItemSeveralRecords(t *testing.T) {
 	default:
 	}
 }
+
+// TestTransientNormalizeFailureIsRetried: a failure that is not the input's
+// fault (blob store) leaves the item with its source instead of
+// dead-lettering it.
+func TestTransientNormalizeFailureIsRetried(t *testing.T) {
+	p := tu.NewFakeProducer()
+	e, _ := newEngine(t, p, 10, routes)
+	e.SetNormalizer(&normalize.Normalizer{Mail: func(*normalize.Normalizer, normalize.ChannelRef, *channels.Item) (*normalize.Petition, error) {
+		return nil, normalize.Transient(errors.New("disk full"))
+	}})
+	out := make(chan channels.Outcome, 1)
+	it := item("k", "x", out)
+	it.Kind = normalize.KindMail
+	e.Sink("m", "imap").Submit(context.Background(), it)
+	if o := <-out; o.Err == nil || o.DeadLettered {
+		t.Errorf("outcome = %+v, want an error (retry), not a dead letter", o)
+	}
+	if n := len(p.Messages()); n != 0 {
+		t.Errorf("%d records produced, want none", n)
+	}
+}

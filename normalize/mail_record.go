@@ -50,11 +50,15 @@ func MailRecord(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, err
 	}
 	rc, err := n.Blobs.Open(it.Original.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("opening the stored letter: %w", err)
+		return nil, Transient(fmt.Errorf("opening the stored letter: %w", err))
 	}
 	defer rc.Close()
 	// Enough text for MailTextLimit characters of any script.
 	l, err := mail.Parse(rc, n.Blobs, mail.Options{MaxTextSize: int64(4 * MailTextLimit)})
+	if err != nil && !errors.Is(err, mail.ErrEmpty) {
+		// Reading the original or storing an attachment failed: retry.
+		return nil, Transient(fmt.Errorf("parsing the letter: %w", err))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("parsing the letter: %w", err)
 	}

@@ -18,6 +18,14 @@ import (
 // (an auto-reply, a bounce). The channel releases them without a record.
 var ErrNotPetition = errors.New("not a petition")
 
+// ErrTransient marks a normalization failure that is not the input's fault
+// (the blob store could not be read or written): the item is not
+// dead-lettered but left with its source for a retry.
+var ErrTransient = errors.New("transient failure")
+
+// Transient wraps err as ErrTransient.
+func Transient(err error) error { return fmt.Errorf("%w: %w", ErrTransient, err) }
+
 // Item kinds understood by Normalize.
 const (
 	KindFields = "fields" // Item.Fields hold petition fields (web, mapped CSV/JSON)
