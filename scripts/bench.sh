@@ -7,13 +7,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p bench-results
 out="bench-results/$(date +%Y%m%dT%H%M%S).txt"
 export KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-bench.XXXXXX)}"
-trap 'bash scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+export DOVECOT_STATE_DIR="${DOVECOT_STATE_DIR:-$(mktemp -d /tmp/petitiond-dovecot-bench.XXXXXX)}"
+trap 'bash scripts/kafka.sh stop >/dev/null 2>&1 || true; bash scripts/dovecot.sh stop >/dev/null 2>&1 || true' EXIT
 bash scripts/kafka.sh start >/dev/null
+bash scripts/dovecot.sh start >/dev/null
 {
   echo "== Go benchmarks"
   go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./... 2>&1 | grep -E '^(Benchmark|ok|PASS|goos|goarch|cpu|pkg)' || true
   echo
   echo "== load harness"
   go run ./bench/loadgen -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -duration "${LOAD_DURATION:-15s}"
+  echo
+  echo "== imap: backfill from Dovecot, IDLE latency, 50 MB attachment"
+  go run ./bench/imapbench -imap "127.0.0.1:${DOVECOT_PORT:-10143}" -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -big
 } 2>&1 | tee "${out}"
 echo "bench.sh: results in ${out}" >&2
