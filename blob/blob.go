@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -49,6 +50,42 @@ type Dir struct {
 	root    string
 	baseURI string
 	sync    bool // fsync blobs and their directory entries
+	dirs    [256]dirSync
+}
+
+// dirSync batches fsyncs of one shard directory: a writer needs a sync that
+// started after its rename; concurrent writers share one (group commit).
+type dirSync struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	started uint64
+	done    uint64
+	running bool
+	err     error
+}
+
+func (s *dirSync) sync(dir string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cond == nil {
+		s.cond = sync.NewCond(&s.mu)
+	}
+	want := s.started + 1 // a sync that starts after now
+	for s.done < want {
+		if s.running {
+			s.cond.Wait()
+			continue
+		}
+		s.running = true
+		s.started++
+		gen := s.started
+		s.mu.Unlock()
+		err := syncDir(dir)
+		s.mu.Lock()
+		s.running, s.done, s.err = false, gen, err
+		s.cond.Broadcast()
+	}
+	return s.err
 }
 
 // Options tune a Dir.
@@ -174,7 +211,8 @@ func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
 		return Ref{}, fmt.Errorf("blob store: %w", err)
 	}
 	if d.sync {
-		if err := syncDir(filepath.Dir(final)); err != nil {
+		shard, _ := strconv.ParseUint(sum[:2], 16, 8)
+		if err := d.dirs[shard].sync(filepath.Dir(final)); err != nil {
 			return Ref{}, fmt.Errorf("blob store: sync: %w", err)
 		}
 	}
