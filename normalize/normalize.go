@@ -70,8 +70,10 @@ func (n *Normalizer) Normalize(ch ChannelRef, it *channels.Item) ([]*Petition, e
 	var p *Petition
 	var err error
 	switch it.Kind {
-	case KindFields, KindCall, "":
+	case KindFields, "":
 		p, err = n.fromFields(ch, it)
+	case KindCall:
+		p, err = n.fromCall(ch, it)
 	case KindMail:
 		if n.Mail == nil {
 			return nil, fmt.Errorf("no mail normalizer configured")

@@ -3,6 +3,7 @@
 package all
 
 import (
-	_ "github.com/court12368/petitiond/channels/imap" // e-mail letters from IMAP mailboxes
-	_ "github.com/court12368/petitiond/channels/web"  // HTTP submissions
+	_ "github.com/court12368/petitiond/channels/calllog" // hotline call-detail records and CTI notes
+	_ "github.com/court12368/petitiond/channels/imap"    // e-mail letters from IMAP mailboxes
+	_ "github.com/court12368/petitiond/channels/web"     // HTTP submissions
 )

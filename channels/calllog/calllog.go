@@ -1,0 +1,575 @@
+// Package calllog is the hotline channel: call-detail records (CDRs) of the
+// call centre's switch become petition records, one per CDR line, matched to
+// the caller's number. Missed and abandoned calls are petitions too (they
+// need a call-back).
+//
+// Two modes read the files: tail follows a growing file (Asterisk
+// Master.csv) across rotation with a persisted offset; export takes whole
+// files dropped into a folder, claims them by rename and moves them to done/
+// (or error/) once every line is acknowledged. Lines are parsed with
+// normalize/cdr (a leaf library without I/O); everything else about the
+// record is decided in normalize.
+//
+// The operator's summary of the call comes from a notes column, or from the
+// CTI webhook: JSON events keyed by call id, joined to the CDR line within a
+// window (see join.go).
+//
+// Acknowledgement: the saved offset of a file only moves over lines whose
+// every record is acknowledged by Kafka (or dead-lettered); a line held for
+// its note, or whose delivery failed and waits for a retry, holds the
+// offset back however many later lines are done. After a crash the lines
+// after the offset are read again and produce the same ids.
+package calllog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/normalize/cdr"
+)
+
+// Channel is a calllog channel instance.
+type Channel struct {
+	cfg    *Config
+	env    channels.Env
+	log    *slog.Logger
+	parser *cdr.Parser
+	clock  clock
+
+	mu  sync.Mutex
+	cur *run // the current Run, for Drain and tests
+	// ctiAddr is closed over by CTIAddr.
+	ctiReady chan struct{}
+	ctiAddr  string
+}
+
+// New builds the channel; it opens files and listens when Run is called.
+func New(cfg *Config, env channels.Env) (*Channel, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if env.Mapper != nil {
+		return nil, errors.New("calllog does not use the entry-level mapping:; put the CDR column mapping under settings.mapping")
+	}
+	p, err := cfg.parser()
+	if err != nil {
+		return nil, err
+	}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Channel{cfg: cfg, env: env, log: env.Logger, parser: p, clock: realClock{}, ctiReady: make(chan struct{})}, nil
+}
+
+// CTIAddr returns the webhook's listening address once Run listens.
+func (c *Channel) CTIAddr(ctx context.Context) (string, error) {
+	select {
+	case <-c.ctiReady:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.ctiAddr, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Drain implements channels.Drainer: it waits until every item the current
+// Run submitted has been acknowledged.
+func (c *Channel) Drain(ctx context.Context) error {
+	c.mu.Lock()
+	r := c.cur
+	c.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	return r.waitAcks(ctx)
+}
+
+// run is the state of one Run call: Run may be called again after it
+// returned (the supervisor restarts a failed channel), and starts afresh
+// from the saved state.
+type run struct {
+	c     *Channel
+	cfg   *Config
+	env   channels.Env
+	log   *slog.Logger
+	sink  channels.Sink
+	ctx   context.Context
+	clock clock
+
+	jobs     chan *job
+	slots    chan struct{} // max_in_flight
+	pending  atomic.Int64  // submitted, not acknowledged
+	retries  retryQueue
+	join     *joiner // nil without cti
+	finished fileQueue
+
+	// Counters, logged when Run returns.
+	lines, submitted, deadLettered, failed atomic.Int64
+}
+
+// job is a run of whole lines read from one file, handed to a worker.
+type job struct {
+	fl     *file
+	parser *cdr.Parser
+	chunk  []byte // the bytes the lines are in
+	off    int64  // file offset of chunk[0]
+	blob   *chunkBlob
+	lines  []span
+	first  uint64 // tracker seq of lines[0]
+}
+
+// span is one line in a job's chunk.
+type span struct {
+	start, end int    // in chunk, without "\n"
+	err        string // set for a line that is refused before parsing
+}
+
+// entry is one item on its way: built from a line (or from CTI events),
+// perhaps held for its note, submitted, retried, acknowledged.
+type entry struct {
+	it  *channels.Item
+	fl  *file  // nil for items not made from a file line
+	seq uint64 // tracker seq in fl
+
+	// For the join.
+	keys     []string // call ids: uniqueid, linkedid
+	missed   bool
+	hasNotes bool
+	events   []string // ids of the CTI events in this item (journal)
+	ctiTypes []string
+	deadline time.Time
+	released bool
+
+	attempts int
+}
+
+// Run implements channels.Channel.
+func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
+	// Everything Run starts stops with ctx: on cancellation, or when the
+	// reader fails.
+	ctx, stop := context.WithCancel(parent)
+	defer stop()
+	workers := 2 * runtime.GOMAXPROCS(0)
+	if workers < 8 {
+		workers = 8
+	}
+	r := &run{
+		c: c, cfg: c.cfg, env: c.env, log: c.log, sink: sink, ctx: ctx, clock: c.clock,
+		jobs:  make(chan *job, workers),
+		slots: make(chan struct{}, c.cfg.MaxInFlight),
+	}
+	r.retries.wake = make(chan struct{}, 1)
+	r.finished.wake = make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	if c.cfg.CTI != nil {
+		jr, replay, err := openJournal(c.env.StateDir, c.log)
+		if err != nil {
+			return fmt.Errorf("calllog: CTI journal: %w", err)
+		}
+		defer jr.close()
+		r.join = newJoiner(r, c.cfg.CTI, jr)
+		srv, err := newCTIServer(r, c.cfg.CTI, jr)
+		if err != nil {
+			return err
+		}
+		wg.Add(2)
+		go func() { defer wg.Done(); r.join.submitter(ctx) }()
+		go func() { defer wg.Done(); r.join.submitter(ctx) }()
+		r.join.replay(ctx, replay) // before any line is read
+		c.mu.Lock()
+		c.ctiAddr = srv.addr()
+		select {
+		case <-c.ctiReady:
+		default:
+			close(c.ctiReady)
+		}
+		c.mu.Unlock()
+		wg.Add(2)
+		go func() { defer wg.Done(); r.join.loop(ctx) }()
+		go func() { defer wg.Done(); srv.serve(ctx) }()
+	}
+	c.mu.Lock()
+	c.cur = r
+	c.mu.Unlock()
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.worker(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); r.retrier(ctx) }()
+
+	var rd reader
+	if c.cfg.Mode == ModeExport {
+		rd = &exporter{r: r}
+	} else {
+		rd = &tailer{r: r}
+	}
+	err := rd.loop(ctx)
+	if parent.Err() == nil && err == nil {
+		err = errors.New("calllog: reader stopped")
+	}
+	// Stop taking input; what was submitted is drained.
+	stop()
+	wg.Wait()
+	drain := c.env.DrainTimeout
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if werr := r.waitAcks(dctx); werr != nil {
+		c.log.Warn("calllog: drain deadline passed with items in flight; they are read again on the next start",
+			"in_flight", r.pending.Load())
+	}
+	if r.join != nil {
+		r.join.flushAcks()
+	}
+	rd.finish()
+	c.log.Info("calllog: stopped", "lines", r.lines.Load(), "submitted", r.submitted.Load(),
+		"dead_lettered", r.deadLettered.Load(), "failed", r.failed.Load())
+	if parent.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// reader is the tail or export loop.
+type reader interface {
+	// loop reads until ctx is done (nil) or it fails.
+	loop(ctx context.Context) error
+	// finish runs after the drain: the last checkpoint, the last moves.
+	finish()
+}
+
+// waitAcks waits until every submitted item is acknowledged.
+func (r *run) waitAcks(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for r.pending.Load() > 0 {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// worker turns jobs into items and submits them.
+func (r *run) worker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-r.jobs:
+			if !r.work(ctx, j) {
+				return
+			}
+		}
+	}
+}
+
+// work processes one job; false when ctx ended it.
+func (r *run) work(ctx context.Context, j *job) bool {
+	for i, ln := range j.lines {
+		seq := j.first + uint64(i)
+		e, ok := r.lineEntry(ctx, j, ln)
+		if !ok {
+			return false
+		}
+		r.lines.Add(1)
+		if e == nil { // blank line
+			j.fl.tr.done(seq)
+			r.fileProgress(j.fl)
+			continue
+		}
+		e.fl, e.seq = j.fl, seq
+		if r.join != nil && len(e.keys) > 0 {
+			if !r.join.offer(ctx, e) {
+				return false
+			}
+			continue
+		}
+		if !r.submit(ctx, e) {
+			return false
+		}
+	}
+	return true
+}
+
+// putBlob stores b, retrying while the store fails (a full disk is
+// reported and waited out: the line is not skipped).
+func (r *run) putBlob(ctx context.Context, b []byte) (blob.Ref, bool) {
+	backoff := 100 * time.Millisecond
+	for {
+		ref, err := r.env.Blobs.Put(bytes.NewReader(b), 0)
+		if err == nil {
+			return ref, true
+		}
+		r.log.Error("calllog: storing an original failed; retrying", "err", err)
+		if !sleep(ctx, backoff) {
+			return blob.Ref{}, false
+		}
+		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
+	}
+}
+
+// lineEntry parses one line and builds its entry; nil for a blank line.
+func (r *run) lineEntry(ctx context.Context, j *job, ln span) (*entry, bool) {
+	line := j.chunk[ln.start:ln.end]
+	off := j.off + int64(ln.start)
+	var call cdr.Call
+	var perr error
+	if ln.err != "" {
+		perr = errors.New(ln.err)
+	} else {
+		call, perr = j.parser.ParseLine(line)
+		if errors.Is(perr, cdr.ErrEmpty) {
+			return nil, true
+		}
+	}
+	var orig blob.Ref
+	if j.blob != nil && ln.err == "" {
+		// The chunk starts at the read's first byte, as the spans do.
+		ref, ok := j.blob.get(ctx, r)
+		if !ok {
+			return nil, false
+		}
+		orig = ref
+		orig.Size = int64(len(line))
+		orig.URI = ref.URI + "#bytes=" + strconv.Itoa(ln.start) + "-" + strconv.Itoa(ln.end-1)
+	} else {
+		var ok bool
+		if orig, ok = r.putBlob(ctx, line); !ok {
+			return nil, false
+		}
+	}
+	ref := j.fl.ref + ":" + strconv.FormatInt(off, 10)
+	if perr != nil {
+		id := "line:" + cdr.LineHash(line)
+		if ln.err != "" {
+			id += "@" + strconv.FormatInt(off, 10)
+		}
+		return &entry{it: &channels.Item{
+			Kind:       "cdr",
+			SourceID:   id,
+			SourceRef:  ref,
+			ReceivedAt: time.Now(),
+			Fields:     map[string]string{"parse_error": perr.Error()},
+			Original:   orig,
+			Meta:       map[string]any{"call.format": r.cfg.Format},
+		}}, true
+	}
+	e := callEntry(r.cfg, call, line)
+	e.it.SourceRef = ref
+	e.it.Original = orig
+	return e, true
+}
+
+// submit hands an entry to the pipeline, waiting for room (max_in_flight,
+// then the engine's bound) and retrying while the pipeline is unavailable.
+// False when ctx ended first: the entry stays unfinished.
+func (r *run) submit(ctx context.Context, e *entry) bool {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	r.pending.Add(1)
+	e.attempts++
+	e.it.Ack = func(o channels.Outcome) { r.acked(e, o) }
+	backoff := 100 * time.Millisecond
+	logged := false
+	for {
+		err := r.sink.Submit(ctx, e.it)
+		if err == nil {
+			r.submitted.Add(1)
+			return true
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if !logged {
+			r.log.Warn("calllog: pipeline unavailable; waiting", "err", err)
+			logged = true
+		}
+		if !sleep(ctx, backoff) {
+			break
+		}
+		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
+	}
+	<-r.slots
+	r.pending.Add(-1)
+	return false
+}
+
+// acked is the Ack of every submitted item. It does not block.
+func (r *run) acked(e *entry, o channels.Outcome) {
+	<-r.slots
+	defer r.pending.Add(-1) // last: waitAcks then sees the line finished or queued
+	if o.Err != nil {
+		r.failed.Add(1)
+		r.retries.push(e, time.Now().Add(r.cfg.RetryBackoff.D()))
+		return
+	}
+	if o.DeadLettered {
+		r.deadLettered.Add(1)
+		if e.fl != nil {
+			e.fl.deadLettered.Add(1)
+		}
+	}
+	if r.join != nil && (len(e.events) > 0 || len(e.keys) > 0) {
+		r.join.acked(e, o)
+		return
+	}
+	r.finish(e)
+}
+
+// finish marks an entry's line delivered.
+func (r *run) finish(e *entry) {
+	if e.fl == nil {
+		return
+	}
+	e.fl.tr.done(e.seq)
+	r.fileProgress(e.fl)
+}
+
+// fileProgress reports an export file whose lines are all read and
+// delivered to the reader loop, which moves it.
+func (r *run) fileProgress(fl *file) {
+	if fl.eof.Load() && fl.tr.idle() && fl.reported.CompareAndSwap(false, true) {
+		r.finished.push(fl)
+	}
+}
+
+// retrier submits failed items again after the backoff.
+func (r *run) retrier(ctx context.Context) {
+	for {
+		due, wait := r.retries.due(time.Now())
+		for _, e := range due {
+			if e.attempts == 1 || e.attempts%10 == 0 {
+				r.log.Warn("calllog: delivery failed; submitting again", "source_ref", e.it.SourceRef, "attempt", e.attempts+1)
+			}
+			if !r.submit(ctx, e) {
+				return
+			}
+		}
+		var tc <-chan time.Time
+		if wait > 0 {
+			tc = time.After(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.retries.wake:
+		case <-tc:
+		}
+	}
+}
+
+// retryQueue holds entries whose delivery failed until their retry time.
+type retryQueue struct {
+	mu    sync.Mutex
+	items []*entry
+	at    []time.Time
+	wake  chan struct{}
+}
+
+func (q *retryQueue) push(e *entry, at time.Time) {
+	q.mu.Lock()
+	q.items = append(q.items, e)
+	q.at = append(q.at, at)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// due returns the entries due at now and how long until the next one (0
+// when none is left).
+func (q *retryQueue) due(now time.Time) ([]*entry, time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []*entry
+	var next time.Duration
+	keep := 0
+	for i, e := range q.items {
+		if !q.at[i].After(now) {
+			out = append(out, e)
+			continue
+		}
+		if d := q.at[i].Sub(now); next == 0 || d < next {
+			next = d
+		}
+		q.items[keep], q.at[keep] = e, q.at[i]
+		keep++
+	}
+	clear(q.items[keep:])
+	q.items, q.at = q.items[:keep], q.at[:keep]
+	return out, next
+}
+
+// fileQueue passes finished export files to the reader loop.
+type fileQueue struct {
+	mu    sync.Mutex
+	files []*file
+	wake  chan struct{}
+}
+
+func (q *fileQueue) push(f *file) {
+	q.mu.Lock()
+	q.files = append(q.files, f)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *fileQueue) take() []*file {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	fs := q.files
+	q.files = nil
+	return fs
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// clock is the time of the CTI join (windows, event receive times); tests
+// use a fake one.
+type clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+var (
+	_ channels.Channel = (*Channel)(nil)
+	_ channels.Drainer = (*Channel)(nil)
+)
