@@ -18,6 +18,9 @@ bash scripts/dovecot.sh start >/dev/null
   echo "== load harness"
   go run ./bench/loadgen -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -duration "${LOAD_DURATION:-15s}"
   echo
+  echo "== calllog: CDR lines/s into Kafka, tail mode"
+  go run ./bench/calllog -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -sync true,false
+  echo
   echo "== imap: backfill from Dovecot, IDLE latency, 50 MB attachment"
   go run ./bench/imapbench -imap "127.0.0.1:${DOVECOT_PORT:-10143}" -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -big
 } 2>&1 | tee "${out}"
