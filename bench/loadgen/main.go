@@ -40,6 +40,7 @@ func main() {
 	conc := flag.Int("concurrency", 64, "closed-loop clients")
 	rate := flag.Int("rate", 2000, "open-loop requests per second")
 	profile := flag.String("cpuprofile", "", "write a 5s CPU profile of petitiond during the closed loop")
+	blobSync := flag.Bool("blob-sync", true, "petitiond's blobs.sync (fsync every stored original)")
 	flag.Parse()
 
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
@@ -56,7 +57,7 @@ func main() {
 	fmt.Printf("bare kafka-go, %3d sync loops: %8.0f msgs/s  p50 %6.2f ms  p99 %6.2f ms  (each waits for its ack, like a web request)\n",
 		*conc, sync.rate, ms(sync.p50), ms(sync.p99))
 
-	d, err := startDaemon(*bin, *brokers, topic)
+	d, err := startDaemon(*bin, *brokers, topic, *blobSync)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting petitiond:", err)
 		os.Exit(1)
@@ -76,6 +77,7 @@ func main() {
 		}()
 	}
 	cl := closedLoop(d.url, *dur, *conc, body)
+	fmt.Printf("(petitiond blobs.sync: %t)\n", *blobSync)
 	fmt.Printf("web → Kafka, closed loop     : %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d clients, %d ok, %d errors)\n",
 		cl.rate, ms(cl.p50), ms(cl.p99), *conc, cl.ok, cl.errors)
 	op := openLoop(d.url, *dur, *rate, body)
@@ -197,11 +199,11 @@ func freePort() string {
 	return ln.Addr().String()
 }
 
-func startDaemon(bin, brokers, topic string) (*daemon, error) {
+func startDaemon(bin, brokers, topic string, blobSync bool) (*daemon, error) {
 	dir, _ := os.MkdirTemp("", "petitiond-bench-")
 	web, admin := freePort(), freePort()
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
-blobs: {dir: %q}
+blobs: {dir: %q, sync: %t}
 state: {dir: %q}
 routes: {default_topic: %s, dead_letter_topic: %s.dead}
 channels:
@@ -210,7 +212,7 @@ channels:
     settings: {listen: %q, queue_wait: 10s}
 admin: {listen: %q, pprof: true}
 log: {level: warn}
-`, brokers, filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), topic, topic, web, admin)
+`, brokers, filepath.Join(dir, "blobs"), blobSync, filepath.Join(dir, "state"), topic, topic, web, admin)
 	file := filepath.Join(dir, "bench.yaml")
 	os.WriteFile(file, []byte(cfg), 0o600)
 	cmd := exec.Command(bin, "run", "-c", file)
