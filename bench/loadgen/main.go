@@ -80,6 +80,11 @@ func main() {
 	fmt.Printf("(petitiond blobs.sync: %t)\n", *blobSync)
 	fmt.Printf("web → Kafka, closed loop     : %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d clients, %d ok, %d errors)\n",
 		cl.rate, ms(cl.p50), ms(cl.p99), *conc, cl.ok, cl.errors)
+	if w, err := wrkPhase(d.url, *dur, *conc, body); err == nil {
+		fmt.Print(w)
+	} else {
+		fmt.Printf("web → Kafka, wrk             : not measured (%v)\n", err)
+	}
 	op := openLoop(d.url, *dur, *rate, body)
 	fmt.Printf("web → Kafka, open loop %5d/s: %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d ok, %d errors)\n",
 		*rate, op.rate, ms(op.p50), ms(op.p99), op.ok, op.errors)
@@ -143,6 +148,43 @@ func bareProducer(brokers, topic string, dur time.Duration, conc int, body []byt
 	wg.Wait()
 	w.Close()
 	return float64(acked.Load()) / time.Since(start).Seconds()
+}
+
+// wrkPhase drives the web channel with wrk (a C load generator that needs
+// far less CPU than Go's HTTP client, which shares the 2 cores with
+// petitiond and the broker) and returns a one-line summary.
+func wrkPhase(url string, dur time.Duration, conc int, body []byte) (string, error) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return "", fmt.Errorf("wrk not installed")
+	}
+	script, err := os.CreateTemp("", "post-*.lua")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(script.Name())
+	q, _ := json.Marshal(string(body))
+	fmt.Fprintf(script, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = %s\n", q)
+	script.Close()
+	out, err := exec.Command("wrk", "-t1", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", int(dur.Seconds())),
+		"--latency", "-s", script.Name(), url).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	var rps, p50, p99, non2xx string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			rps = f[1]
+		case len(f) == 2 && f[0] == "50%":
+			p50 = f[1]
+		case len(f) == 2 && f[0] == "99%":
+			p99 = f[1]
+		case strings.Contains(line, "Non-2xx"):
+			non2xx = " " + strings.TrimSpace(line)
+		}
+	}
+	return fmt.Sprintf("web → Kafka, wrk closed loop : %8s petitions/s  p50 %8s  p99 %8s  (%d connections%s)\n", rps, p50, p99, conc, non2xx), nil
 }
 
 // syncProducer is conc goroutines, each writing one message and waiting for
