@@ -35,6 +35,8 @@ package phone
 import (
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -244,8 +246,7 @@ func chinese(nsn, national string) Number {
 	if err != nil {
 		return invalid
 	}
-	p := &phonenumbers.PhoneNumber{CountryCode: &cnCode, NationalNumber: &v}
-	typ := phonenumbers.GetNumberType(p)
+	typ := numberType(nsn, v)
 	if typ == phonenumbers.UNKNOWN {
 		return invalid
 	}
@@ -259,6 +260,35 @@ func chinese(nsn, national string) Number {
 		n.National = "0" + nsn
 	}
 	return n
+}
+
+// mobileTypes caches the library's verdict for 11-digit numbers starting
+// with 1 by their first 7 digits: China's mobile number ranges are
+// allocated by prefixes of at most 7 digits, so the verdict depends on
+// nothing else. The library's pattern matching is the costliest step of
+// parsing a caller's number (a hotline sees the same ranges all day).
+var (
+	mobileTypes     sync.Map // string → phonenumbers.PhoneNumberType
+	mobileTypeCount atomic.Int32
+)
+
+func numberType(nsn string, v uint64) phonenumbers.PhoneNumberType {
+	cacheable := len(nsn) == 11 && nsn[0] == '1'
+	if cacheable {
+		if t, ok := mobileTypes.Load(nsn[:7]); ok {
+			return t.(phonenumbers.PhoneNumberType)
+		}
+	}
+	p := &phonenumbers.PhoneNumber{CountryCode: &cnCode, NationalNumber: &v}
+	typ := phonenumbers.GetNumberType(p)
+	if cacheable {
+		if mobileTypeCount.Add(1) > 1<<16 { // bounded: start over
+			mobileTypes.Clear()
+			mobileTypeCount.Store(0)
+		}
+		mobileTypes.Store(nsn[:7], typ)
+	}
+	return typ
 }
 
 // foreign asks the library about a number after an international prefix

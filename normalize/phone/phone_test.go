@@ -2,8 +2,11 @@ package phone
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 func TestParse(t *testing.T) {
@@ -228,5 +231,24 @@ func BenchmarkFind(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Find(letter)
+	}
+}
+
+// TestMobilePrefixCacheAgrees checks the 7-digit prefix cache against the
+// library for every 4-digit mobile prefix with varied endings.
+func TestMobilePrefixCacheAgrees(t *testing.T) {
+	for p := 1000; p < 2000; p++ {
+		for _, mid := range []string{"000", "123", "555", "999"} {
+			// The same 7-digit prefix with different endings: the later
+			// ones come from the cache.
+			for _, tail := range []string{"0000", "9999", "4321"} {
+				nsn := strconv.Itoa(p) + mid + tail
+				v, _ := strconv.ParseUint(nsn, 10, 64)
+				want := phonenumbers.GetNumberType(&phonenumbers.PhoneNumber{CountryCode: &cnCode, NationalNumber: &v})
+				if got := numberType(nsn, v); got != want {
+					t.Fatalf("numberType(%s) = %v, want %v", nsn, got, want)
+				}
+			}
+		}
 	}
 }
