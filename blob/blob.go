@@ -42,6 +42,10 @@ type Store interface {
 // ErrTooLarge is returned (wrapped) by Put when the content exceeds the limit.
 var ErrTooLarge = errors.New("blob too large")
 
+// ErrStore is returned (wrapped) by Put when the store itself failed
+// (disk full, I/O error), as opposed to reading the input.
+var ErrStore = errors.New("blob store failure")
+
 // ErrNotFound is returned (wrapped) by Open for an unknown blob.
 var ErrNotFound = errors.New("blob not found")
 
@@ -132,6 +136,20 @@ func (d *Dir) URI(sum string) string {
 	return "file://" + filepath.ToSlash(d.path(sum))
 }
 
+// readErr remembers an error of the input, to tell it from a store error.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // Put implements Store. The blob is written to a temporary file while it is
@@ -144,26 +162,32 @@ func (d *Dir) Put(r io.Reader, limit int64) (Ref, error) {
 	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob store: %w", err)
+		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
 	h := sha256.New()
-	src := r
+	src := &readErr{r: r}
+	var in io.Reader = src
 	if limit > 0 {
-		src = io.LimitReader(r, limit+1)
+		in = io.LimitReader(src, limit+1)
 	}
 	buf := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, *buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), in, *buf)
 	copyBufs.Put(buf)
+	if err != nil && src.err == nil {
+		err = fmt.Errorf("%w: %w", ErrStore, err) // the write side failed
+	}
 	if err == nil && limit > 0 && n > limit {
 		err = fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
 	}
 	if err == nil && d.sync {
-		err = f.Sync()
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("%w: %w", ErrStore, err)
+		}
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%w: %w", ErrStore, cerr)
 	}
 	if err != nil {
 		return Ref{}, err
@@ -184,7 +208,7 @@ func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
 	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob store: %w", err)
+		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
@@ -196,7 +220,7 @@ func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
 		err = cerr
 	}
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob store: %w", err)
+		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	return d.commit(tmp, sum, int64(len(b)))
 }
@@ -208,12 +232,12 @@ func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
 		return ref, nil
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return Ref{}, fmt.Errorf("blob store: %w", err)
+		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	if d.sync {
 		shard, _ := strconv.ParseUint(sum[:2], 16, 8)
 		if err := d.dirs[shard].sync(filepath.Dir(final)); err != nil {
-			return Ref{}, fmt.Errorf("blob store: sync: %w", err)
+			return Ref{}, fmt.Errorf("%w: sync: %w", ErrStore, err)
 		}
 	}
 	return ref, nil

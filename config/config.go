@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 
@@ -212,9 +214,14 @@ func Parse(file string, data []byte, reg *channels.Registry) (*Config, error) {
 
 func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Config, error) {
 	var root yaml.Node
-	if err := yaml.Unmarshal(trimBOM(data), &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(trimBOM(data)))
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
 		d.yamlError(err, 0, "")
 		return nil, d.errs
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(extra.Line, "", "a second YAML document (after ---): put everything in one")
 	}
 	cfg := Defaults()
 	cfg.File = file
@@ -352,7 +359,7 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		ch.Decoded = sc
 		ch.Raw = ch.Type + "\n"
 		if settings != nil {
-			b, _ := yaml.Marshal(settings)
+			b, _ := yaml.Marshal(resolveAliases(settings))
 			ch.Raw += string(b)
 		}
 		if len(ch.Mapping) > 0 {
@@ -360,6 +367,21 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			ch.Raw += "mapping:\n" + string(b)
 		}
 	}
+}
+
+// resolveAliases copies a node with every alias replaced by what it points
+// to, so that a change inside an anchored block changes the copy.
+func resolveAliases(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = resolveAliases(k)
+	}
+	return &c
 }
 
 func asInvalid(err error, target **channels.InvalidError) bool {

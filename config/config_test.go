@@ -207,3 +207,28 @@ func TestDecodeStrict(t *testing.T) {
 		t.Errorf("DecodeStrict error = %v", err)
 	}
 }
+
+func TestSecondDocumentRejected(t *testing.T) {
+	_, errs := parse(t, base+"---\nchannels: []\n")
+	wantErrors(t, errs, `petitiond.yaml:6: a second YAML document`)
+}
+
+// TestRawFollowsAliases: a change inside an anchored block changes the
+// channel's fingerprint, so a reload restarts it.
+func TestRawFollowsAliases(t *testing.T) {
+	reg := registry()
+	src := func(addr string) string {
+		return base + "channels:\n  - {name: zero, type: fake, settings: &c {address: " + addr + "}}\n  - {name: one, type: fake, settings: *c}\n"
+	}
+	c1, err := config.Parse("a.yaml", []byte(src("a")), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := config.Parse("a.yaml", []byte(src("b")), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.Channels[1].Raw == c2.Channels[1].Raw {
+		t.Errorf("Raw of an aliased settings block does not change with the anchor: %q", c1.Channels[1].Raw)
+	}
+}

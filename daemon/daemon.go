@@ -52,8 +52,9 @@ type Daemon struct {
 	mu       sync.Mutex
 	channels map[string]*running
 	wg       sync.WaitGroup
-	reloadMu sync.Mutex
-	rules    *router.Rules
+	reloadMu     sync.Mutex
+	shuttingDown bool // under reloadMu: no reload once shutdown began
+	rules        *router.Rules
 	repeats  *normalize.Repeats
 }
 
@@ -280,6 +281,9 @@ func (d *Daemon) startAdmin() error {
 // flushes the producer and stops everything. It returns an error when
 // items were left unacknowledged (they are redelivered on the next start).
 func (d *Daemon) Shutdown() error {
+	d.reloadMu.Lock() // wait for a reload in progress; none starts after
+	d.shuttingDown = true
+	d.reloadMu.Unlock()
 	d.Log.Info("shutting down: stopping intake and draining")
 	timeout := d.cfg.Pipeline.DrainTimeout.D()
 	deadline, cancel := context.WithTimeout(context.Background(), timeout)

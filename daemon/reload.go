@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"time"
@@ -22,6 +23,9 @@ import (
 func (d *Daemon) Reload(file string) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if d.shuttingDown {
+		return nil
+	}
 	cfg, err := config.Load(file, d.Registry)
 	var rules *router.Rules
 	if err == nil {
@@ -30,6 +34,13 @@ func (d *Daemon) Reload(file string) error {
 	var norm *normalize.Normalizer
 	if err == nil {
 		norm, err = buildNormalizer(cfg, d.blobs, d.repeats)
+	}
+	if err == nil && d.cfg.Kafka.CreateTopicsEnabled() {
+		// New rules may name new topics: create them before any record
+		// is routed there.
+		if terr := d.ensureTopics(rules); terr != nil {
+			err = fmt.Errorf("creating the topics of the new routes: %w", terr)
+		}
 	}
 	if err != nil {
 		d.reloads.WithLabelValues("failure").Inc()

@@ -101,6 +101,15 @@ func (s *sink) submit(ctx context.Context, it *channels.Item, wait time.Duration
 	if it.Ack == nil {
 		return errors.New("engine: item without Ack")
 	}
+	// Count the item before checking that intake is open, so Drain (which
+	// stops intake first) cannot miss an item that slipped in.
+	e.inflight.Add(1)
+	taken := false
+	defer func() {
+		if !taken {
+			e.inflight.Done()
+		}
+	}()
 	if !e.accepting.Load() {
 		e.metrics.Refused.WithLabelValues(s.ch.Name).Inc()
 		return fmt.Errorf("%w: shutting down", channels.ErrUnavailable)
@@ -127,7 +136,7 @@ func (s *sink) submit(ctx context.Context, it *channels.Item, wait time.Duration
 			return ctx.Err()
 		}
 	}
-	e.inflight.Add(1)
+	taken = true
 	e.metrics.Received.WithLabelValues(s.ch.Name, s.ch.Type).Inc()
 	e.metrics.InFlight.WithLabelValues(s.ch.Name).Inc()
 	e.process(s.ch, it, e.now())
@@ -147,9 +156,19 @@ func (e *Engine) finish(ch normalize.ChannelRef, it *channels.Item, start time.T
 	}
 	m.InFlight.WithLabelValues(ch.Name).Dec()
 	m.Latency.WithLabelValues(ch.Name).Observe(time.Since(start).Seconds())
+	// The Ack runs before the slot is freed, so Drain returns only after
+	// every source has been released; a panicking Ack (channel code, on a
+	// producer goroutine) must not take the daemon down.
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				e.log.Error("ack callback panicked", "channel", ch.Name, "source_ref", it.SourceRef, "panic", fmt.Sprint(r))
+			}
+		}()
+		it.Ack(out)
+	}()
 	<-e.slots
 	e.inflight.Done()
-	it.Ack(out)
 }
 
 func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.Time) {
@@ -204,6 +223,7 @@ func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.
 		for _, p := range produced {
 			e.metrics.Produced.WithLabelValues(ch.Name, p.Topic).Inc()
 		}
+		e.norm.Load().Committed(pets)
 		e.finish(ch, it, start, channels.Outcome{Records: produced})
 	})
 }

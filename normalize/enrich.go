@@ -79,13 +79,30 @@ func (n *Normalizer) enrich(p *Petition) {
 	p.Petitioner.Key = n.petitionerKey(p)
 	if n.Repeats != nil && p.Petitioner.Key != "" {
 		for _, c := range p.Cases {
-			if prev := n.Repeats.Check(p.Petitioner.Key+"|"+c.Number, p.ID, p.TrackingNo); prev != "" {
+			if prev := n.Repeats.Lookup(p.Petitioner.Key+"|"+c.Number, p.ID); prev != "" {
 				if !contains(p.Labels, "repeat") {
 					p.Labels = append(p.Labels, "repeat")
 				}
 				p.Meta["repeat_of"] = prev
 				break
 			}
+		}
+	}
+}
+
+// Committed remembers petitions Kafka acknowledged, for repeat detection.
+// Only acknowledged petitions count: a submission that failed and is
+// retried under a new id must not be labelled a repeat of itself.
+func (n *Normalizer) Committed(pets []*Petition) {
+	if n == nil || n.Repeats == nil {
+		return
+	}
+	for _, p := range pets {
+		if p.Petitioner.Key == "" {
+			continue
+		}
+		for _, c := range p.Cases {
+			n.Repeats.Record(p.Petitioner.Key+"|"+c.Number, p.ID, p.TrackingNo)
 		}
 	}
 }

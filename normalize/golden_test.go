@@ -108,7 +108,14 @@ func TestRepeatPetitions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		n.Committed(ps) // as the engine does once Kafka acknowledged them
 		return ps[0]
+	}
+	// A petition that was never acknowledged is not remembered.
+	it := &channels.Item{SourceID: "lost", Kind: normalize.KindFields,
+		Fields: map[string]string{"phone": "13912345678", "content": "（2023）赣0102执1234号"}}
+	if _, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
+		t.Fatal(err)
 	}
 	first := mk("a", "（2023）赣0102执1234号还没执行")
 	if contains(first.Labels, "repeat") {

@@ -13,12 +13,13 @@ import (
 // recently seen entries are forgotten first) and saved to a file, so a
 // petition about a case the same person raised before is labelled "repeat".
 type Repeats struct {
-	mu    sync.Mutex
-	max   int
-	ll    *list.List
-	m     map[string]*list.Element
-	file  string
-	dirty bool
+	saveMu sync.Mutex // one Save at a time, so snapshots land in order
+	mu     sync.Mutex
+	max    int
+	ll     *list.List
+	m      map[string]*list.Element
+	file   string
+	dirty  bool
 }
 
 type repeatEntry struct {
@@ -64,27 +65,40 @@ func (r *Repeats) add(e repeatEntry) {
 	}
 }
 
-// Check records (key, id) and returns the tracking number of an earlier,
-// different petition with the same key, or "". A replay of the same
-// petition (same id) is not a repeat of itself.
-func (r *Repeats) Check(key, id, tracking string) string {
+// Lookup returns the tracking number of an earlier, different petition
+// recorded under key, or "". A replay of the same petition (same id) is not
+// a repeat of itself.
+func (r *Repeats) Lookup(key, id string) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.dirty = true
 	if el, ok := r.m[key]; ok {
-		r.ll.MoveToFront(el)
-		e := el.Value.(repeatEntry)
-		if e.ID != id {
+		if e := el.Value.(repeatEntry); e.ID != id {
 			return e.Tracking
 		}
-		return ""
 	}
-	r.add(repeatEntry{Key: key, ID: id, Tracking: tracking})
 	return ""
 }
 
+// Record remembers an acknowledged petition under key (the first one
+// stays the reference; later ones refresh its place in the bound).
+func (r *Repeats) Record(key, id, tracking string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dirty = true
+	r.add(repeatEntry{Key: key, ID: id, Tracking: tracking})
+}
+
+// Check is Lookup followed by Record.
+func (r *Repeats) Check(key, id, tracking string) string {
+	prev := r.Lookup(key, id)
+	r.Record(key, id, tracking)
+	return prev
+}
+
 // Save writes the memory to its file (atomically) when it changed.
-func (r *Repeats) Save() error {
+func (r *Repeats) Save() (err error) {
+	r.saveMu.Lock()
+	defer r.saveMu.Unlock()
 	r.mu.Lock()
 	if !r.dirty || r.file == "" {
 		r.mu.Unlock()
@@ -96,6 +110,13 @@ func (r *Repeats) Save() error {
 	}
 	r.dirty = false
 	r.mu.Unlock()
+	defer func() {
+		if err != nil { // keep it dirty so the next Save tries again
+			r.mu.Lock()
+			r.dirty = true
+			r.mu.Unlock()
+		}
+	}()
 	tmp, err := os.CreateTemp(filepath.Dir(r.file), ".repeats-*")
 	if err != nil {
 		return err

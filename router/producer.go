@@ -48,6 +48,10 @@ type KafkaProducer struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	closed atomic.Bool
+	// mu keeps Close from running while a Produce is inside WriteMessages:
+	// a partition writer created after kafka-go's Close would never be
+	// closed, and Close would wait for it forever.
+	mu sync.RWMutex
 }
 
 // tracker completes one Produce call.
@@ -121,11 +125,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 }
 
 func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
-	if err != nil {
-		p.healthy.Store(false)
-	} else {
-		p.healthy.Store(true)
-	}
+	p.noteResult(err)
 	// Messages of one Produce call may land in several partitions and
 	// therefore several completions: count them down per tracker.
 	var last *tracker
@@ -144,11 +144,32 @@ func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
 	}
 }
 
+// noteResult updates health from a produce result. Only failures to reach
+// the cluster make it unhealthy; an error about one topic (say a missing
+// one) must not make every channel refuse work.
+func (p *KafkaProducer) noteResult(err error) {
+	var ke kafka.Error
+	switch {
+	case err == nil:
+		p.healthy.Store(true)
+	case errors.As(err, &ke) && ke != kafka.LeaderNotAvailable && ke != kafka.NotLeaderForPartition && ke != kafka.RequestTimedOut && ke != kafka.BrokerNotAvailable:
+		// a per-topic or per-request error: the cluster answered
+	default:
+		p.healthy.Store(false)
+	}
+}
+
 // ErrClosed is returned for messages produced after Close.
 var ErrClosed = errors.New("producer closed")
 
 // Produce implements Producer.
 func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
+	if len(msgs) == 0 {
+		done(nil)
+		return
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	if p.closed.Load() {
 		done(ErrClosed)
 		return
@@ -164,7 +185,7 @@ func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := p.w.WriteMessages(ctx, km...); err != nil {
-		p.healthy.Store(false)
+		p.noteResult(err)
 		done(fmt.Errorf("kafka: %w", err))
 	}
 }
@@ -271,7 +292,10 @@ func leadersReady(md *kafka.MetadataResponse) bool {
 // Close implements Producer: it flushes pending batches and waits for their
 // completions.
 func (p *KafkaProducer) Close() error {
-	if p.closed.Swap(true) {
+	p.mu.Lock()
+	already := p.closed.Swap(true)
+	p.mu.Unlock()
+	if already {
 		return nil
 	}
 	close(p.stop)

@@ -63,6 +63,9 @@ func (s *idemStore) load(key string) *idemEntry {
 	return &e
 }
 
+// answered reports whether a reply is stored for key.
+func (s *idemStore) answered(key string) bool { return s.load(key) != nil }
+
 // begin returns the stored entry for key, or marks key as in progress and
 // returns a release func. It waits while another request with the same key
 // is in progress.

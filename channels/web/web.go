@@ -216,24 +216,23 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
 		return
 	}
-	if !c.sink.Healthy() {
-		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
-		return
-	}
 	key := r.Header.Get("Idempotency-Key")
 	if key != "" && !validKey(key) {
 		c.fail(w, http.StatusBadRequest, "bad_request", "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 		return
 	}
+	// A retry of an answered request gets its stored reply even while
+	// Kafka is down; anything else is refused before the body is read.
+	if !c.sink.Healthy() && (key == "" || !c.idem.answered(key)) {
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+		return
+	}
 
 	in, status, field, err := c.read(r)
 	if err != nil {
-		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid"}[status]
+		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 503: "unavailable"}[status]
 		if reason == "" {
 			reason = "error"
-		}
-		if status >= 500 {
-			c.log.Error("web: storing a submission failed", "err", err)
 		}
 		c.fail(w, status, reason, field, "%v", err)
 		return
@@ -407,6 +406,7 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 		}
 		ref, err := c.env.Blobs.Put(bytes.NewReader(body), 0)
 		if err != nil {
+			c.log.Error("web: storing a submission failed", "err", err)
 			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
 		}
 		in.original = ref
@@ -420,14 +420,10 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 		if errors.Is(err, blob.ErrTooLarge) {
 			return nil, 413, "", fmt.Errorf("request larger than %d bytes", c.cfg.MaxRequestSize)
 		}
+		if errors.Is(err, blob.ErrStore) {
+			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
+		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, 413, "", err
-			}
-			if strings.Contains(err.Error(), "blob store") {
-				return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
-			}
 			return nil, 400, "", fmt.Errorf("reading body: %v", err)
 		}
 		in.original = ref
@@ -583,6 +579,9 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 		aref, err := c.env.Blobs.Put(part, int64(c.cfg.MaxAttachmentSize))
 		if errors.Is(err, blob.ErrTooLarge) {
 			return name, 413, fmt.Errorf("attachment larger than %d bytes", c.cfg.MaxAttachmentSize)
+		}
+		if errors.Is(err, blob.ErrStore) {
+			return "", 503, fmt.Errorf("petition could not be stored; retry later")
 		}
 		if err != nil {
 			return name, 400, fmt.Errorf("malformed attachment: %v", err)

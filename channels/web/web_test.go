@@ -432,3 +432,19 @@ meta.wx_openid: {from: user.openid}
 		t.Errorf("missing required mapped field: %d %v, want 422 naming name", bad.status, bad.body)
 	}
 }
+
+// TestReplayWhileKafkaDown: an answered Idempotency-Key gets its stored
+// reply even while Kafka is unreachable; a new one gets 503.
+func TestReplayWhileKafkaDown(t *testing.T) {
+	h := start(t, nil)
+	b, _ := json.Marshal(submission)
+	first := h.post(t, "application/json", b, map[string]string{"Idempotency-Key": "k1"})
+	h.prod.Set(false, nil)
+	again := h.post(t, "application/json", b, map[string]string{"Idempotency-Key": "k1"})
+	if again.status != 201 || again.body["id"] != first.body["id"] {
+		t.Errorf("replay while down: %d %v, want the stored 201", again.status, again.body)
+	}
+	if r := h.post(t, "application/json", b, map[string]string{"Idempotency-Key": "k2"}); r.status != 503 {
+		t.Errorf("new key while down: %d, want 503", r.status)
+	}
+}

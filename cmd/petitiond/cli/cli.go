@@ -149,7 +149,7 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			d.Reload(file)
+			go d.Reload(file) // a SIGTERM is not kept waiting behind it
 			continue
 		}
 		log.Info("signal received", "signal", sig.String())
