@@ -37,25 +37,25 @@ type Daemon struct {
 	Log      *slog.Logger
 	Registry *channels.Registry
 
-	cfg      *config.Config
-	blobs    *blob.Dir
-	prod     *router.KafkaProducer
-	fake     *kfake.Cluster
-	eng      *engine.Engine
-	metrics  *engine.Metrics
-	promReg  *prometheus.Registry
-	admin    *http.Server
-	adminLn  net.Listener
-	reloads  *prometheus.CounterVec
-	ctx      context.Context
-	cancel   context.CancelFunc
-	mu       sync.Mutex
-	channels map[string]*running
-	wg       sync.WaitGroup
+	cfg          *config.Config
+	blobs        *blob.Dir
+	prod         *router.KafkaProducer
+	fake         *kfake.Cluster
+	eng          *engine.Engine
+	metrics      *engine.Metrics
+	promReg      *prometheus.Registry
+	admin        *http.Server
+	adminLn      net.Listener
+	reloads      *prometheus.CounterVec
+	ctx          context.Context
+	cancel       context.CancelFunc
+	mu           sync.Mutex
+	channels     map[string]*running
+	wg           sync.WaitGroup
 	reloadMu     sync.Mutex
 	shuttingDown bool // under reloadMu: no reload once shutdown began
 	rules        *router.Rules
-	repeats  *normalize.Repeats
+	repeats      *normalize.Repeats
 }
 
 func (d *Daemon) saveRepeatsPeriodically() {
