@@ -33,6 +33,8 @@ func TestDefaults(t *testing.T) {
 			FilingRefusal, []string{"filing_refusal"}, nil, PriorityHigh},
 		{"filing refusal in subject", Input{Subject: "反映立案难问题", Content: "材料交了三次了。"},
 			FilingRefusal, []string{"filing_refusal"}, nil, PriorityHigh},
+		{"not filed for months", Input{Subject: "立案问题", Content: "我于三月提交的起诉材料至今未立案。"},
+			FilingRefusal, []string{"filing_refusal"}, nil, PriorityHigh},
 		{"police refusal is not a court's", Input{Content: "派出所不立案，我该怎么办？"},
 			Consultation, []string{"consultation"}, []string{"filing_refusal"}, PriorityNormal},
 		{"enforcement", Input{Content: "判决生效两年了，被执行人名下有房产，执行款一分没拿到，执行难啊。"},
