@@ -233,7 +233,9 @@ func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Confi
 	d.decodeInto(root.Content[0], cfg, "")
 	cfg.validate(d, reg)
 	if len(d.errs) > 0 {
-		return nil, d.errs
+		// The partial config comes back too, so check can go on to
+		// compile routes and rules and list their errors as well.
+		return cfg, d.errs
 	}
 	return cfg, nil
 }

@@ -79,20 +79,27 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func configFlag(name string, args []string, stderr io.Writer) (string, bool) {
+// flags parses -c FILE (and -watch for run).
+func flags(name string, args []string, stderr io.Writer) (file string, watch, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	file := fs.String("c", "petitiond.yaml", "configuration file")
-	fs.BoolVar(&watch, "watch", true, "reload when the configuration file changes (run)")
-	if err := fs.Parse(args); err != nil {
-		return "", false
+	fs.StringVar(&file, "c", "petitiond.yaml", "configuration file")
+	if name == "run" {
+		fs.BoolVar(&watch, "watch", true, "reload when the configuration file changes")
 	}
-	return *file, true
+	if err := fs.Parse(args); err != nil {
+		return "", false, false
+	}
+	return file, watch, true
 }
 
-var watch bool
-
 func printErrors(w io.Writer, err error) {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			printErrors(w, e)
+		}
+		return
+	}
 	var es config.Errors
 	if errors.As(err, &es) {
 		for _, e := range es {
@@ -104,13 +111,15 @@ func printErrors(w io.Writer, err error) {
 }
 
 func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int {
-	file, ok := configFlag("check", args, stderr)
+	file, _, ok := flags("check", args, stderr)
 	if !ok {
 		return 2
 	}
 	cfg, err := config.Load(file, reg)
-	if err == nil {
-		_, err = daemon.Build(cfg, reg)
+	if cfg != nil {
+		if _, berr := daemon.Build(cfg, reg); berr != nil {
+			err = errors.Join(err, berr)
+		}
 	}
 	if err != nil {
 		printErrors(stderr, err)
@@ -121,7 +130,7 @@ func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int 
 }
 
 func run(args []string, reg *channels.Registry, stderr io.Writer) int {
-	file, ok := configFlag("run", args, stderr)
+	file, watch, ok := flags("run", args, stderr)
 	if !ok {
 		return 2
 	}

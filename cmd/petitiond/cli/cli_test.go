@@ -1,0 +1,60 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/court12368/petitiond/channels/all"
+	"github.com/court12368/petitiond/cmd/petitiond/cli"
+)
+
+func run(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := cli.Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCommands(t *testing.T) {
+	if code, out, _ := run("version"); code != 0 || !strings.HasPrefix(out, "petitiond ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	code, out, _ := run("channels")
+	for _, typ := range []string{"web", "imap", "calllog"} {
+		if code != 0 || !strings.Contains(out, typ+" ") {
+			t.Errorf("channels: %d, %q lacks %s", code, out, typ)
+		}
+	}
+	if code, out, _ := run("example", "web"); code != 0 || !strings.Contains(out, "type: web") {
+		t.Errorf("example web: %d %q", code, out)
+	}
+	if code, _, errs := run("example", "fax"); code != 2 || !strings.Contains(errs, "unknown channel type") {
+		t.Errorf("example fax: %d %q", code, errs)
+	}
+	if code, out, _ := run("schema"); code != 0 || !strings.Contains(out, `"$schema"`) {
+		t.Errorf("schema: %d", code)
+	}
+	if code, _, _ := run("frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	if code, out, errs := run("check", "-c", "../../../examples/petitiond.yaml"); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("check sample: %d %q %q", code, out, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("kafka: {brokers: [x]}\nroutes: {rules: [{when: 'nope ==', topic: t}]}\nchannels:\n  - {name: w, type: web, settings: {lisen: x}}\n  - {name: w, type: web}\n"), 0o600)
+	code, _, errs := run("check", "-c", bad)
+	if code != 1 {
+		t.Fatalf("check bad: exit %d, want 1", code)
+	}
+	for _, want := range []string{bad + `:4: channels[0].settings: unknown key "lisen"`, bad + `:5: channels[1].name: duplicate channel name "w"`,
+		bad + `:2: routes.rules[0].when:`} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errs)
+		}
+	}
+}
