@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"testing"
@@ -48,6 +49,9 @@ func TestBrokerOutage(t *testing.T) {
 			t.Fatalf("broker down: %d (%s) Retry-After=%q, want 503 with Retry-After", r.Status, r.Error, r.Header.Get("Retry-After"))
 		}
 	}
+	if st := readyz(t, e); st != 503 {
+		t.Errorf("/readyz while the broker is down = %d, want 503", st)
+	}
 	run("start")
 	restarted = true
 	deadline := time.Now().Add(90 * time.Second)
@@ -67,6 +71,9 @@ func TestBrokerOutage(t *testing.T) {
 	if ok.ID == "" {
 		t.Fatal("channel did not accept again within 90s of the broker's return")
 	}
+	if st := readyz(t, e); st != 200 {
+		t.Errorf("/readyz after the broker's return = %d, want 200", st)
+	}
 	recs := consumeAll(t, e.brokers, e.topic)
 	found := false
 	for _, r := range recs {
@@ -75,4 +82,14 @@ func TestBrokerOutage(t *testing.T) {
 	if !found {
 		t.Errorf("record %s accepted after the outage is not in Kafka", ok.ID)
 	}
+}
+
+func readyz(t *testing.T, e *env) int {
+	t.Helper()
+	r, err := http.Get("http://" + e.adminAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return r.StatusCode
 }
