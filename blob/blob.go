@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/court12368/petitiond/internal/atomicfile"
 )
 
 // Ref points at a stored blob.
@@ -84,7 +86,7 @@ func (s *dirSync) sync(dir string) error {
 		s.started++
 		gen := s.started
 		s.mu.Unlock()
-		err := syncDir(dir)
+		err := atomicfile.SyncDir(dir)
 		s.mu.Lock()
 		s.running, s.done, s.err = false, gen, err
 		s.cond.Broadcast()
@@ -253,15 +255,6 @@ func (d *Dir) Open(sum string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, sum)
 	}
 	return f, err
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 var _ Store = (*Dir)(nil)

@@ -2,11 +2,13 @@ package normalize
 
 import (
 	"bufio"
+	"bytes"
 	"container/list"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/court12368/petitiond/internal/atomicfile"
 )
 
 // Repeats remembers which petitioner raised which case, bounded (the least
@@ -117,27 +119,12 @@ func (r *Repeats) Save() (err error) {
 			r.mu.Unlock()
 		}
 	}()
-	tmp, err := os.CreateTemp(filepath.Dir(r.file), ".repeats-*")
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for _, e := range entries {
 		enc.Encode(e)
 	}
-	err = w.Flush()
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), r.file)
+	return atomicfile.Write(r.file, buf.Bytes(), 0o600)
 }
 
 // Len is the number of remembered entries.

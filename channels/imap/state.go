@@ -2,12 +2,15 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/court12368/petitiond/internal/atomicfile"
 )
 
 // validityFile remembers the UIDVALIDITY last seen per mailbox, so a change
@@ -49,11 +52,7 @@ func (v *validityFile) set(mailbox string, validity uint32) error {
 	}
 	v.m[mailbox] = validity
 	b, _ := json.Marshal(v.m)
-	tmp := v.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o640); err != nil {
-		return fmt.Errorf("imap state: %w", err)
-	}
-	if err := os.Rename(tmp, v.path); err != nil {
+	if err := atomicfile.Write(v.path, b, 0o640); err != nil {
 		return fmt.Errorf("imap state: %w", err)
 	}
 	return nil
@@ -159,12 +158,7 @@ func (x *threadIndex) rewrite() error {
 		x.f.Close()
 		x.f = nil
 	}
-	tmp := x.path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("imap thread index: %w", err)
-	}
-	w := bufio.NewWriter(f)
+	var w bytes.Buffer
 	n := 0
 	for _, id := range x.order {
 		if tn, ok := x.m[id]; ok {
@@ -172,15 +166,7 @@ func (x *threadIndex) rewrite() error {
 			n++
 		}
 	}
-	err = w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, x.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(x.path, w.Bytes(), 0o640); err != nil {
 		return fmt.Errorf("imap thread index: %w", err)
 	}
 	x.lines = n

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/court12368/petitiond/internal/atomicfile"
 )
 
 var errKeyConflict = errors.New("idempotency key reused for different content")
@@ -100,27 +102,14 @@ func (s *idemStore) begin(ctx context.Context, key, fingerprint string) (*idemEn
 	}
 }
 
-// store records the reply for key (atomically: write then rename).
-func (s *idemStore) store(key, fingerprint string, status int, body reply) {
+// store records the reply for key, durably: a retry after a crash gets the
+// same reply.
+func (s *idemStore) store(key, fingerprint string, status int, body reply) error {
 	if s.dir == "" {
-		return
+		return nil
 	}
 	b, _ := json.Marshal(idemEntry{Fingerprint: fingerprint, Status: status, Body: body, At: time.Now().UTC()})
-	f, err := os.CreateTemp(s.dir, ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return
-	}
-	if os.Rename(f.Name(), s.file(key)) != nil {
-		os.Remove(f.Name())
-	}
+	return atomicfile.Write(s.file(key), b, 0o640)
 }
 
 // sweep forgets entries older than the TTL.

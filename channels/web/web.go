@@ -310,13 +310,17 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := o.Records[0]
 		body := reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)}
 		if key != "" {
-			c.idem.store(key, fp, http.StatusCreated, body)
+			if err := c.idem.store(key, fp, http.StatusCreated, body); err != nil {
+				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
+			}
 		}
 		writeJSON(w, http.StatusCreated, body)
 	default: // dead-lettered: delivered for review, but not as a petition record
 		body := reply{Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
 		if key != "" {
-			c.idem.store(key, fp, http.StatusAccepted, body)
+			if err := c.idem.store(key, fp, http.StatusAccepted, body); err != nil {
+				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
+			}
 		}
 		writeJSON(w, http.StatusAccepted, body)
 	}
