@@ -196,34 +196,12 @@ func syncProducer(brokers, topic string, dur time.Duration, conc int) result {
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 2 * time.Millisecond,
 	}
 	defer w.Close()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var ok, errs int
 	var n atomic.Int64
-	deadline := time.Now().Add(dur)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				err := w.WriteMessages(context.Background(), kafka.Message{Key: []byte(fmt.Sprint(n.Add(1))), Value: value})
-				d := time.Since(t0)
-				mu.Lock()
-				if err == nil {
-					ok++
-					lat = append(lat, d)
-				} else {
-					errs++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return summarize(lat, ok, errs, time.Since(start))
+	return closed(dur, conc, func() (time.Duration, bool) {
+		t0 := time.Now()
+		err := w.WriteMessages(context.Background(), kafka.Message{Key: []byte(fmt.Sprint(n.Add(1))), Value: value})
+		return time.Since(t0), err == nil
+	})
 }
 
 type daemon struct {
@@ -329,20 +307,41 @@ func post(url string, body []byte) (time.Duration, bool) {
 	return time.Since(start), r.StatusCode == 201
 }
 
-func summarize(lat []time.Duration, ok, errs int, elapsed time.Duration) result {
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res := result{ok: ok, errors: errs, rate: float64(ok) / elapsed.Seconds()}
-	if len(lat) > 0 {
-		res.p50 = lat[len(lat)/2]
-		res.p99 = lat[len(lat)*99/100]
+// recorder collects the latencies of successful operations and counts
+// failures, from many goroutines.
+type recorder struct {
+	mu         sync.Mutex
+	lat        []time.Duration
+	ok, errors int
+}
+
+func (r *recorder) add(d time.Duration, good bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if good {
+		r.ok++
+		r.lat = append(r.lat, d)
+	} else {
+		r.errors++
+	}
+}
+
+func (r *recorder) result(elapsed time.Duration) result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	res := result{ok: r.ok, errors: r.errors, rate: float64(r.ok) / elapsed.Seconds()}
+	if len(r.lat) > 0 {
+		res.p50 = r.lat[len(r.lat)/2]
+		res.p99 = r.lat[len(r.lat)*99/100]
 	}
 	return res
 }
 
-func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var ok, errs int
+// closed runs op in conc goroutines, each calling it again as soon as it
+// returns, for dur.
+func closed(dur time.Duration, conc int, op func() (time.Duration, bool)) result {
+	var rec recorder
 	deadline := time.Now().Add(dur)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -350,32 +349,22 @@ func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var mine []time.Duration
-			var myOK, myErr int
 			for time.Now().Before(deadline) {
-				d, good := post(url, body)
-				if good {
-					myOK++
-					mine = append(mine, d)
-				} else {
-					myErr++
-				}
+				rec.add(op())
 			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			ok += myOK
-			errs += myErr
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	return summarize(lat, ok, errs, time.Since(start))
+	return rec.result(time.Since(start))
 }
 
+func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
+	return closed(dur, conc, func() (time.Duration, bool) { return post(url, body) })
+}
+
+// openLoop starts one request every 1/rate seconds, whatever the answers.
 func openLoop(url string, dur time.Duration, rate int, body []byte) result {
-	var mu sync.Mutex
-	var lat []time.Duration
-	var ok, errs int
+	var rec recorder
 	interval := time.Second / time.Duration(rate)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -386,17 +375,9 @@ func openLoop(url string, dur time.Duration, rate int, body []byte) result {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d, good := post(url, body)
-			mu.Lock()
-			if good {
-				ok++
-				lat = append(lat, d)
-			} else {
-				errs++
-			}
-			mu.Unlock()
+			rec.add(post(url, body))
 		}()
 	}
 	wg.Wait()
-	return summarize(lat, ok, errs, time.Since(start))
+	return rec.result(time.Since(start))
 }
