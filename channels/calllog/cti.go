@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,6 +181,15 @@ func jsonScalar(raw json.RawMessage) (string, bool) {
 }
 
 func parseEventTime(s string) (time.Time, error) {
+	t, err := parseEventTimeAny(s)
+	if err == nil && (t.Year() < 1970 || t.Year() > 2200) {
+		// Outside what JSON (and the journal) can hold, and no call's time.
+		return time.Time{}, errors.New("time out of range")
+	}
+	return t, err
+}
+
+func parseEventTimeAny(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
@@ -293,16 +303,20 @@ func (jr *journal) remember(id string) {
 
 // rewrite replaces the file with the given live events and reopens it for
 // appending. Called with mu held (or before the journal is shared).
+//
+// The live events are written in the order they were received (so the
+// first event of a call stays the first after a restart), and the open
+// file is only swapped once the new one is in place: a failed rewrite
+// leaves the journal working.
 func (jr *journal) rewrite(evs []*ctiEvent) error {
+	sort.SliceStable(evs, func(i, k int) bool { return evs[i].Received.Before(evs[k].Received) })
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, ev := range evs {
-		enc.Encode(journalRec{Ev: ev})
-	}
-	if jr.f != nil {
-		jr.f.Close()
-		jr.f = nil
+		if err := enc.Encode(journalRec{Ev: ev}); err != nil {
+			return err
+		}
 	}
 	if err := writeAtomic(jr.path, buf.Bytes()); err != nil {
 		return err
@@ -310,6 +324,9 @@ func (jr *journal) rewrite(evs []*ctiEvent) error {
 	f, err := os.OpenFile(jr.path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
+	}
+	if jr.f != nil {
+		jr.f.Close()
 	}
 	jr.f, jr.size = f, int64(buf.Len())
 	return nil
@@ -330,7 +347,9 @@ func (jr *journal) accept(evs []*ctiEvent) (fresh []*ctiEvent, dups int, err err
 			continue
 		}
 		batch[ev.ID] = true
-		enc.Encode(journalRec{Ev: ev})
+		if err := enc.Encode(journalRec{Ev: ev}); err != nil {
+			return nil, 0, err // never answer 202 for an event not journalled
+		}
 		fresh = append(fresh, ev)
 	}
 	if len(fresh) == 0 {
@@ -367,8 +386,15 @@ func (jr *journal) done(ids []string) error {
 		}
 		return jr.rewrite(live)
 	}
-	b, _ := json.Marshal(journalRec{Done: keep})
-	return jr.append(append(b, '\n'))
+	// Bounded lines (the reader's line limit is 4 MiB).
+	var buf bytes.Buffer
+	for len(keep) > 0 {
+		n := min(len(keep), 1000)
+		b, _ := json.Marshal(journalRec{Done: keep[:n]})
+		buf.Write(append(b, '\n'))
+		keep = keep[n:]
+	}
+	return jr.append(buf.Bytes())
 }
 
 func (jr *journal) append(b []byte) error {
@@ -376,6 +402,9 @@ func (jr *journal) append(b []byte) error {
 		return errors.New("journal closed")
 	}
 	if _, err := jr.f.Write(b); err != nil {
+		// Cut a partial write off, or the next record would be glued to
+		// it and both lost on reading.
+		jr.f.Truncate(jr.size)
 		return err
 	}
 	jr.size += int64(len(b))

@@ -517,13 +517,15 @@ func eventsJSON(evs []*ctiEvent) []byte {
 }
 
 // done marks events delivered (or dropped) in the journal.
-func (j *joiner) done(ids []string) {
+func (j *joiner) done(ids []string) error {
 	if len(ids) == 0 {
-		return
+		return nil
 	}
-	if err := j.jr.done(ids); err != nil {
+	err := j.jr.done(ids)
+	if err != nil {
 		j.r.log.Error("calllog: writing the CTI journal failed", "err", err)
 	}
+	return err
 }
 
 // acked queues the acknowledgement of an entry that has CTI events or
@@ -551,7 +553,14 @@ func (j *joiner) flushAcks() {
 			}
 		}
 	}
-	j.done(ids)
+	if err := j.done(ids); err != nil {
+		// Not durable: keep the lines unfinished (the checkpoint must not
+		// pass them) and try again at the next flush.
+		for _, a := range as {
+			j.acks.push(a)
+		}
+		return
+	}
 	for _, a := range as {
 		j.r.finish(a.e)
 	}

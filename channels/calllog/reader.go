@@ -217,13 +217,20 @@ func (r *run) split(ctx context.Context, fl *file, data []byte, base int64, fina
 		if fl.parser.NeedsHeader() && base+int64(pos) == 0 && len(j.lines) == 0 {
 			if p, err := fl.parser.WithHeader(data[pos:lineEnd]); err == nil {
 				fl.parser = p
+				pos = lineEnd + 1
+				fl.tr.skip(base + int64(pos))
+				continue
 			} else {
 				r.log.Warn("calllog: the file's header line does not fit the mapping; its lines are dead-lettered",
 					"file", fl.name, "err", err)
+				// It may be a record of a file without a header: keep it
+				// too, as a dead letter, rather than skipping it.
+				if err := add(pos, lineEnd, base+int64(lineEnd)+1, "header line does not fit the mapping: "+err.Error()); err != nil {
+					return err
+				}
+				pos = lineEnd + 1
+				continue
 			}
-			pos = lineEnd + 1
-			fl.tr.skip(base + int64(pos))
-			continue
 		}
 		var err error
 		if i > max {
