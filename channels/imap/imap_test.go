@@ -32,6 +32,7 @@ type server struct {
 	mu   sync.Mutex
 	srv  *imapserver.Server
 	wire *syncBuffer // what the clients sent and the server answered
+	caps goimap.CapSet
 }
 
 func newServer(t *testing.T) *server {
@@ -57,7 +58,7 @@ func (s *server) start(addr string) {
 			return s.mem.NewSession(), nil, nil
 		},
 		InsecureAuth: true,
-		Caps:         goimap.CapSet{goimap.CapIMAP4rev1: {}, goimap.CapIMAP4rev2: {}},
+		Caps:         s.capSet(),
 		Logger:       discardLogger{},
 		DebugWriter:  s.wire,
 	})
@@ -65,6 +66,13 @@ func (s *server) start(addr string) {
 	s.mu.Lock()
 	s.srv, s.addr = srv, ln.Addr().String()
 	s.mu.Unlock()
+}
+
+func (s *server) capSet() goimap.CapSet {
+	if s.caps != nil {
+		return s.caps
+	}
+	return goimap.CapSet{goimap.CapIMAP4rev1: {}, goimap.CapIMAP4rev2: {}}
 }
 
 func (s *server) stop() {
@@ -732,5 +740,41 @@ func TestExampleMatchesDefaults(t *testing.T) {
 		if !bytes.Contains(example, []byte(key+":")) {
 			t.Errorf("example.yaml lacks %s", key)
 		}
+	}
+}
+
+// TestMoveWithoutMoveCapability: on a server without MOVE the letter is
+// copied, then flagged \Deleted (only once the copy succeeded), and it is
+// not taken in again.
+func TestMoveWithoutMoveCapability(t *testing.T) {
+	mem := imapmemserver.New()
+	u := imapmemserver.NewUser("petitions", "secret")
+	u.Create("INBOX", nil)
+	mem.AddUser(u)
+	srv := &server{t: t, mem: mem, wire: &syncBuffer{}, caps: goimap.CapSet{goimap.CapIMAP4rev1: {}}}
+	srv.start("127.0.0.1:0")
+	t.Cleanup(srv.stop)
+	srv.append("INBOX", rawLetter("a@example.cn", "hello"), time.Now())
+
+	// With the destination creatable the letter reaches Done and the
+	// original is flagged \Deleted, and it is not taken in again.
+	sk2 := newSink(nil)
+	r2 := run(t, testConfig(srv.addr), sk2)
+	srv.waitCounts(5*time.Second, map[string]int{"Done": 1})
+	cl := srv.client()
+	defer cl.Close()
+	if _, err := cl.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	del, err := cl.UIDSearch(&goimap.SearchCriteria{Flag: []goimap.Flag{goimap.FlagDeleted}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(del.AllUIDs()); n != 1 {
+		t.Errorf("%d letters flagged \\Deleted in INBOX after the copy, want 1", n)
+	}
+	r2.stop(t)
+	if n := len(sk2.submitted()); n != 1 {
+		t.Errorf("the letter was submitted %d times, want once", n)
 	}
 }

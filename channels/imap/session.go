@@ -668,20 +668,54 @@ func (s *session) applyMoves() error {
 	return nil
 }
 
-// move runs UID MOVE (the library falls back to COPY + STORE + EXPUNGE on
-// servers without MOVE), creating a missing destination once.
+// move runs UID MOVE, creating a missing destination once. On a server
+// without MOVE it copies, and only once the copy succeeded flags the
+// originals \Deleted (and expunges exactly them with UIDPLUS): the
+// library's own fallback sends COPY, STORE and EXPUNGE together, so a
+// failed COPY would still expunge the letter.
 func (s *session) move(uids []goimap.UID, dest string) error {
 	set := goimap.UIDSetNum(uids...)
+	if !s.cl.Caps().Has(goimap.CapMove) {
+		return s.copyThenDelete(set, dest)
+	}
 	var data *imapclient.MoveData
 	err := s.guard(wrap(s.cl.Move(set, dest).Wait, &data))
-	var ie *goimap.Error
-	if err != nil && errors.As(err, &ie) && ie.Code == goimap.ResponseCodeTryCreate && s.c.cfg.CreateMailboxes {
-		if cerr := s.createMailbox(dest); cerr != nil {
-			return cerr
-		}
+	if s.tryCreate(err, dest) {
 		err = s.guard(wrap(s.cl.Move(set, dest).Wait, &data))
 	}
 	return err
+}
+
+// tryCreate creates dest when err says it is missing and the settings
+// allow it; it reports whether to try again.
+func (s *session) tryCreate(err error, dest string) bool {
+	var ie *goimap.Error
+	if err == nil || !errors.As(err, &ie) || ie.Code != goimap.ResponseCodeTryCreate || !s.c.cfg.CreateMailboxes {
+		return false
+	}
+	return s.createMailbox(dest) == nil
+}
+
+func (s *session) copyThenDelete(set goimap.UIDSet, dest string) error {
+	var data *goimap.CopyData
+	err := s.guard(wrap(s.cl.Copy(set, dest).Wait, &data))
+	if s.tryCreate(err, dest) {
+		err = s.guard(wrap(s.cl.Copy(set, dest).Wait, &data))
+	}
+	if err != nil {
+		return err
+	}
+	flags := &goimap.StoreFlags{Op: goimap.StoreFlagsAdd, Silent: true, Flags: []goimap.Flag{goimap.FlagDeleted}}
+	if err := s.guard(s.cl.Store(set, flags, nil).Close); err != nil {
+		return err
+	}
+	if s.cl.Caps().Has(goimap.CapUIDPlus) {
+		return s.guard(s.cl.UIDExpunge(set).Close)
+	}
+	// Without UIDPLUS an EXPUNGE would remove every \Deleted message, also
+	// ones others flagged: leave them flagged (they no longer count as
+	// pending) for the mailbox's own housekeeping.
+	return nil
 }
 
 // Keywords of the claim protocol (processing_mailbox). Dovecot, like other
