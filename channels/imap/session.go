@@ -470,7 +470,7 @@ func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
 					continue // not asked for (the body is discarded)
 				}
 				if it.Literal == nil {
-					stored(uid, blob.Ref{}, errors.New("the server sent no body"))
+					stored(uid, blob.Ref{}, errNoBody)
 					continue
 				}
 				lit := &progressReader{r: it.Literal, t: timer, d: c.cfg.CommandTimeout.D()}
@@ -513,6 +513,20 @@ func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
 		return nil, fmt.Errorf("fetch bodies: %w", err)
 	}
 	for uid, err := range errs {
+		if errors.Is(err, blob.ErrTooLarge) || errors.Is(err, errNoBody) {
+			// Permanent: larger than RFC822.SIZE said, or no body at all.
+			// Dead-letter it (to the failed mailbox) instead of fetching
+			// it again every retry_interval for ever.
+			m := metas[uid]
+			id := m.messageID
+			if id == "" {
+				id = m.digest
+			}
+			l := c.newLetter(uid, validity, m, id, blob.Ref{})
+			l.item.Meta[MetaRefused] = err.Error()
+			letters = append(letters, l)
+			continue
+		}
 		c.log.Error("imap: cannot store a message; will retry", "uid", uint32(uid), "err", err)
 	}
 	for _, uid := range bodies {
@@ -530,6 +544,9 @@ func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
 	slices.SortFunc(letters, func(a, b *letter) int { return int(int64(a.uid) - int64(b.uid)) })
 	return letters, nil
 }
+
+// errNoBody: the server answered a body fetch without the body.
+var errNoBody = errors.New("the server sent no body")
 
 // Letters up to inMemoryMax bytes are read into memory (at most
 // putParallel at once) and stored in parallel; larger ones are streamed.
