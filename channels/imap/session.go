@@ -325,7 +325,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 	for range batch {
 		c.slots <- struct{}{}
 	}
-	letters, err := s.fetch(batch, validity)
+	letters, err := s.fetchIsolating(batch, validity)
 	taken := map[goimap.UID]bool{}
 	for _, l := range letters {
 		taken[l.uid] = true
@@ -354,6 +354,40 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 		s.needSearch = true
 	}
 	return true, nil
+}
+
+// fetchIsolating is fetch, but when the server refuses the batch (a NO or
+// BAD answer, typically for one broken message, while the connection is
+// fine) it fetches the letters one by one: the others go on, and the one
+// the server cannot deliver stays in the mailbox and is tried again after
+// retry_interval, instead of the whole batch being refetched for ever.
+func (s *session) fetchIsolating(batch []goimap.UID, validity uint32) ([]*letter, error) {
+	letters, err := s.fetch(batch, validity)
+	var ie *goimap.Error
+	if err == nil || len(batch) < 2 || !errors.As(err, &ie) || s.timedOut.Load() {
+		return letters, s.isolate(batch, letters, err)
+	}
+	s.c.log.Warn("imap: the server refused a batch fetch; fetching its letters one by one", "letters", len(batch), "err", err)
+	var out []*letter
+	for _, uid := range batch {
+		ls, err := s.fetch([]goimap.UID{uid}, validity)
+		if err := s.isolate([]goimap.UID{uid}, ls, err); err != nil {
+			return out, err
+		}
+		out = append(out, ls...)
+	}
+	return out, nil
+}
+
+// isolate turns a server's refusal to fetch one letter into "try it
+// later" (nil error: the letter is left out and gets a retry time).
+func (s *session) isolate(batch []goimap.UID, letters []*letter, err error) error {
+	var ie *goimap.Error
+	if err != nil && len(batch) == 1 && errors.As(err, &ie) && !s.timedOut.Load() {
+		s.c.log.Error("imap: the server cannot deliver a letter; will retry", "uid", uint32(batch[0]), "err", err)
+		return nil
+	}
+	return err
 }
 
 // meta is what the first FETCH says about a message.
