@@ -26,6 +26,7 @@ import (
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/engine"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/producer"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -39,7 +40,7 @@ type Daemon struct {
 
 	cfg          *config.Config
 	blobs        *blob.Dir
-	prod         *router.KafkaProducer
+	prod         *producer.KafkaProducer
 	fake         *kfake.Cluster
 	eng          *engine.Engine
 	metrics      *engine.Metrics
@@ -129,7 +130,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 			return nil, err
 		}
 	}
-	d.prod = router.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log)
+	d.prod = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log)
 	if cfg.Kafka.CreateTopicsEnabled() {
 		if err := d.ensureTopics(rules); err != nil {
 			// Not fatal: Kafka may come up later; readiness tells.

@@ -17,6 +17,8 @@ import (
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
+	"github.com/court12368/petitiond/producer"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -29,7 +31,7 @@ type Engine struct {
 	log     *slog.Logger
 	norm    atomic.Pointer[normalize.Normalizer]
 	rules   atomic.Pointer[router.Rules]
-	prod    router.Producer
+	prod    producer.Producer
 	metrics *Metrics
 	now     func() time.Time
 
@@ -39,7 +41,7 @@ type Engine struct {
 }
 
 // New returns an engine accepting items.
-func New(log *slog.Logger, norm *normalize.Normalizer, rules *router.Rules, prod router.Producer, m *Metrics, maxInFlight int) *Engine {
+func New(log *slog.Logger, norm *normalize.Normalizer, rules *router.Rules, prod producer.Producer, m *Metrics, maxInFlight int) *Engine {
 	e := &Engine{log: log, prod: prod, metrics: m, now: time.Now, slots: make(chan struct{}, maxInFlight)}
 	e.norm.Store(norm)
 	e.rules.Store(rules)
@@ -58,7 +60,7 @@ func (e *Engine) Healthy() bool { return e.prod.Healthy() }
 
 // Sink returns the sink of one channel instance.
 func (e *Engine) Sink(name, typ string) channels.Sink {
-	return &sink{e: e, ch: normalize.ChannelRef{Name: name, Type: typ}}
+	return &sink{e: e, ch: petition.ChannelRef{Name: name, Type: typ}}
 }
 
 // StopIntake makes every later Submit fail with ErrUnavailable.
@@ -81,7 +83,7 @@ func (e *Engine) InFlight() int { return len(e.slots) }
 
 type sink struct {
 	e  *Engine
-	ch normalize.ChannelRef
+	ch petition.ChannelRef
 }
 
 func (s *sink) Healthy() bool { return s.e.prod.Healthy() && s.e.accepting.Load() }
@@ -144,7 +146,7 @@ func (s *sink) submit(ctx context.Context, it *channels.Item, wait time.Duration
 }
 
 // finish delivers the outcome exactly once and frees the slot.
-func (e *Engine) finish(ch normalize.ChannelRef, it *channels.Item, start time.Time, out channels.Outcome) {
+func (e *Engine) finish(ch petition.ChannelRef, it *channels.Item, start time.Time, out channels.Outcome) {
 	m := e.metrics
 	switch {
 	case out.Err != nil:
@@ -171,7 +173,7 @@ func (e *Engine) finish(ch normalize.ChannelRef, it *channels.Item, start time.T
 	e.inflight.Done()
 }
 
-func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.Time) {
+func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.Time) {
 	pets, err := e.normalize(ch, it)
 	if errors.Is(err, normalize.ErrNotPetition) {
 		e.finish(ch, it, start, channels.Outcome{Ignored: true, Reason: err.Error()})
@@ -192,7 +194,7 @@ func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.
 		return
 	}
 	rules := e.rules.Load()
-	var msgs []router.Message
+	var msgs []producer.Message
 	var produced []channels.Produced
 	for _, p := range pets {
 		targets, err := rules.Route(p)
@@ -211,7 +213,7 @@ func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.
 		}
 		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", p.IngestedAt)
 		for _, t := range targets {
-			msgs = append(msgs, router.Message{Topic: t.Topic, Key: []byte(t.Key), Value: value, Headers: hdrs})
+			msgs = append(msgs, producer.Message{Topic: t.Topic, Key: []byte(t.Key), Value: value, Headers: hdrs})
 			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
 		}
 	}
@@ -230,7 +232,7 @@ func (e *Engine) process(ch normalize.ChannelRef, it *channels.Item, start time.
 
 // normalize runs the normalizer, turning a panic into an error: no input
 // may take the daemon down.
-func (e *Engine) normalize(ch normalize.ChannelRef, it *channels.Item) (pets []*normalize.Petition, err error) {
+func (e *Engine) normalize(ch petition.ChannelRef, it *channels.Item) (pets []*petition.Petition, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			e.log.Error("normalizer panic", "channel", ch.Name, "source_ref", it.SourceRef, "panic", fmt.Sprint(r))
@@ -240,19 +242,19 @@ func (e *Engine) normalize(ch normalize.ChannelRef, it *channels.Item) (pets []*
 	return e.norm.Load().Normalize(ch, it)
 }
 
-func (e *Engine) deadLetter(ch normalize.ChannelRef, it *channels.Item, start time.Time, stage string, cause error) {
-	orig := normalize.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI}
-	dl := normalize.DeadLetter{
-		Schema:   normalize.DeadLetterSchema,
+func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start time.Time, stage string, cause error) {
+	orig := petition.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI}
+	dl := petition.DeadLetter{
+		Schema:   petition.DeadLetterSchema,
 		Channel:  ch,
-		Source:   normalize.Source{ID: it.SourceID, Ref: it.SourceRef, Original: orig},
+		Source:   petition.Source{ID: it.SourceID, Ref: it.SourceRef, Original: orig},
 		Error:    cause.Error(),
 		Stage:    stage,
 		Original: orig,
 		At:       e.now().UTC().Truncate(time.Millisecond),
 	}
 	if it.SourceID != "" {
-		dl.ID = normalize.PetitionID(ch.Name, it.SourceID)
+		dl.ID = petition.ID(ch.Name, it.SourceID)
 	}
 	value, _ := json.Marshal(dl)
 	e.log.Warn("dead-lettering item", "channel", ch.Name, "stage", stage, "source_ref", it.SourceRef, "err", cause)
@@ -262,7 +264,7 @@ func (e *Engine) deadLetter(ch normalize.ChannelRef, it *channels.Item, start ti
 		key = orig.SHA256
 	}
 	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", dl.At)
-	e.prod.Produce([]router.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
+	e.prod.Produce([]producer.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
 		if err != nil {
 			e.finish(ch, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
 			return

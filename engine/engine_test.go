@@ -17,6 +17,7 @@ import (
 	"github.com/court12368/petitiond/engine"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -67,7 +68,7 @@ func TestAckOnlyAfterKafka(t *testing.T) {
 	if o.Err != nil || len(o.Records) != 1 {
 		t.Fatalf("outcome = %+v, want one record", o)
 	}
-	if o.Records[0].ID != normalize.PetitionID("web-a", "k1") {
+	if o.Records[0].ID != petition.ID("web-a", "k1") {
 		t.Errorf("id = %s, want the UUIDv5 of channel and source id", o.Records[0].ID)
 	}
 	if len(p.Messages()) != 1 || p.Messages()[0].Topic != "intake" || string(p.Messages()[0].Key) != o.Records[0].ID {
@@ -200,7 +201,7 @@ func TestRouteRule(t *testing.T) {
 func TestNormalizerPanicIsDeadLettered(t *testing.T) {
 	p := tu.NewFakeProducer()
 	e, _ := newEngine(t, p, 10, routes)
-	e.SetNormalizer(&normalize.Normalizer{Enrich: func(*normalize.Petition, *channels.Item) { panic("boom") }})
+	e.SetNormalizer(&normalize.Normalizer{Enrich: func(*petition.Petition, *channels.Item) { panic("boom") }})
 	out := make(chan channels.Outcome, 1)
 	e.Sink("w", "web").Submit(context.Background(), item("k", "x", out))
 	if o := <-out; !o.DeadLettered {
@@ -263,7 +264,7 @@ func TestOneItemSeveralRecords(t *testing.T) {
 func TestTransientNormalizeFailureIsRetried(t *testing.T) {
 	p := tu.NewFakeProducer()
 	e, _ := newEngine(t, p, 10, routes)
-	e.SetNormalizer(&normalize.Normalizer{Mail: func(*normalize.Normalizer, normalize.ChannelRef, *channels.Item) (*normalize.Petition, error) {
+	e.SetNormalizer(&normalize.Normalizer{Mail: func(*normalize.Normalizer, petition.ChannelRef, *channels.Item) (*petition.Petition, error) {
 		return nil, normalize.Transient(errors.New("disk full"))
 	}})
 	out := make(chan channels.Outcome, 1)

@@ -8,6 +8,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/normalize/phone"
 	"github.com/court12368/petitiond/normalize/text"
+	"github.com/court12368/petitiond/petition"
 )
 
 // Subjects of call records.
@@ -38,7 +39,7 @@ const LabelCallbackNeeded = "callback_needed"
 // numbering plan does not know (an internal extension) is kept as its
 // digits. received_at is the call's start (the item's ReceivedAt). Missed
 // and abandoned calls get the label callback_needed.
-func (n *Normalizer) fromCall(ch ChannelRef, it *channels.Item) (*Petition, error) {
+func (n *Normalizer) fromCall(ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
 	f := it.Fields
 	if msg, bad := f["parse_error"]; bad {
 		return nil, fmt.Errorf("unusable call-detail record: %s", msg)
@@ -104,7 +105,7 @@ func hasLetter(s string) bool {
 // and fixed lines, service numbers as dialled, anything else (an internal
 // extension, a number the plan does not know) as its digits. Withheld
 // numbers leave the phone empty. call.caller_kind tells which it was.
-func setCallerPhone(p *Petition, raw, area string) {
+func setCallerPhone(p *petition.Petition, raw, area string) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || len(raw) > fieldLimits["phone"] {
 		return

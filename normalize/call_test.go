@@ -9,6 +9,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
 func callItem(fields map[string]string, meta map[string]any) *channels.Item {
@@ -22,9 +23,9 @@ func callItem(fields map[string]string, meta map[string]any) *channels.Item {
 	}
 }
 
-func normalizeCall(t *testing.T, it *channels.Item) *normalize.Petition {
+func normalizeCall(t *testing.T, it *channels.Item) *petition.Petition {
 	t.Helper()
-	pets, err := newNormalizer(t).Normalize(normalize.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	pets, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err != nil {
 		t.Fatalf("Normalize: %v", err)
 	}
@@ -67,7 +68,7 @@ func TestCallAnswered(t *testing.T) {
 	if p.Priority != "normal" {
 		t.Errorf("priority = %q", p.Priority)
 	}
-	if want := normalize.PetitionID("hotline", "1709255702.20/42"); p.ID != want {
+	if want := petition.ID("hotline", "1709255702.20/42"); p.ID != want {
 		t.Errorf("id = %s, want %s (UUIDv5 of channel and source id)", p.ID, want)
 	}
 	if p.Source.ID != "1709255702.20/42" || p.Source.Ref != it.SourceRef {
@@ -125,7 +126,7 @@ func TestCallPhones(t *testing.T) {
 
 func TestCallParseErrorIsNotARecord(t *testing.T) {
 	it := callItem(map[string]string{"parse_error": "cdr: asterisk-csv: 3 columns, want 16 to 21"}, nil)
-	_, err := newNormalizer(t).Normalize(normalize.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	_, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err == nil {
 		t.Fatal("a line that could not be parsed gave a record")
 	}
@@ -144,7 +145,7 @@ func TestCallLateNote(t *testing.T) {
 
 func TestCallInvalidUTF8(t *testing.T) {
 	it := callItem(map[string]string{"name": "\xff\xfe"}, nil)
-	_, err := newNormalizer(t).Normalize(normalize.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	_, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err == nil {
 		t.Fatal("invalid UTF-8 accepted")
 	}

@@ -11,11 +11,12 @@ import (
 	"github.com/court12368/petitiond/normalize/classify"
 	"github.com/court12368/petitiond/normalize/idcard"
 	"github.com/court12368/petitiond/normalize/phone"
+	"github.com/court12368/petitiond/petition"
 )
 
 // enrich parses what the free text says (case numbers, phones, id
 // numbers), classifies the petition and links repeat petitions.
-func (n *Normalizer) enrich(p *Petition) {
+func (n *Normalizer) enrich(p *petition.Petition) {
 	text := p.Subject + "\n" + p.Content
 	// Cheap prefilters: every case number ends in 号, a phone number has at
 	// least 7 digits, an id number 15.
@@ -93,7 +94,7 @@ func (n *Normalizer) enrich(p *Petition) {
 // Committed remembers petitions Kafka acknowledged, for repeat detection.
 // Only acknowledged petitions count: a submission that failed and is
 // retried under a new id must not be labelled a repeat of itself.
-func (n *Normalizer) Committed(pets []*Petition) {
+func (n *Normalizer) Committed(pets []*petition.Petition) {
 	if n == nil || n.Repeats == nil {
 		return
 	}
@@ -110,7 +111,7 @@ func (n *Normalizer) Committed(pets []*Petition) {
 // petitionerKey is a stable pseudonym of the person: HMAC-SHA256 (with the
 // deployment's secret, so it cannot be reversed by enumerating id numbers)
 // of the id number, else the phone, else the e-mail address.
-func (n *Normalizer) petitionerKey(p *Petition) string {
+func (n *Normalizer) petitionerKey(p *petition.Petition) string {
 	var basis string
 	switch {
 	case p.Petitioner.IDNumber != "" && p.Petitioner.IDNumberValid:

@@ -8,6 +8,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
 // FuzzNormalizeFields: any input fields give a valid record or a named
@@ -21,7 +22,7 @@ func FuzzNormalizeFields(f *testing.F) {
 		it := &channels.Item{SourceID: "fuzz", Kind: normalize.KindFields, Fields: map[string]string{
 			"name": name, "id_number": id, "phone": phone, "subject": subject, "content": content, "case_number": caseNo,
 		}}
-		pets, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it)
+		pets, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)
 		if err != nil {
 			var ie *channels.InvalidError
 			if !errors.As(err, &ie) || ie.Field == "" {

@@ -14,6 +14,7 @@ import (
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/normalize/classify"
+	"github.com/court12368/petitiond/petition"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files")
@@ -54,7 +55,7 @@ func TestGoldenRecords(t *testing.T) {
 				SourceID: "golden:" + name, SourceRef: "test", Kind: normalize.KindFields,
 				ReceivedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), Fields: fields,
 			}
-			pets, err := n.Normalize(normalize.ChannelRef{Name: "web-golden", Type: "web"}, it)
+			pets, err := n.Normalize(petition.ChannelRef{Name: "web-golden", Type: "web"}, it)
 			if err != nil {
 				t.Fatalf("Normalize: %v", err)
 			}
@@ -85,7 +86,7 @@ func TestInvalidFieldsNamed(t *testing.T) {
 		"email":     "nobody",
 	} {
 		it := &channels.Item{SourceID: "x", Kind: normalize.KindFields, Fields: map[string]string{"content": "请立案", field: value}}
-		_, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it)
+		_, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)
 		var ie *channels.InvalidError
 		if !errors.As(err, &ie) || ie.Field != field {
 			t.Errorf("%s=%q: err = %v, want an InvalidError naming %s", field, value, err, field)
@@ -101,10 +102,10 @@ func TestRepeatPetitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(src, content string) *normalize.Petition {
+	mk := func(src, content string) *petition.Petition {
 		it := &channels.Item{SourceID: src, Kind: normalize.KindFields,
 			Fields: map[string]string{"phone": "13912345678", "content": content}}
-		ps, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it)
+		ps, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestRepeatPetitions(t *testing.T) {
 	// A petition that was never acknowledged is not remembered.
 	it := &channels.Item{SourceID: "lost", Kind: normalize.KindFields,
 		Fields: map[string]string{"phone": "13912345678", "content": "（2023）赣0102执1234号"}}
-	if _, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
+	if _, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
 		t.Fatal(err)
 	}
 	first := mk("a", "（2023）赣0102执1234号还没执行")
@@ -169,7 +170,7 @@ func BenchmarkNormalizeLetter(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		it := &channels.Item{SourceID: "bench", Kind: normalize.KindFields, Fields: fields}
-		if _, err := n.Normalize(normalize.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
+		if _, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
 			b.Fatal(err)
 		}
 	}

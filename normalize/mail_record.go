@@ -9,6 +9,7 @@ import (
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/normalize/mail"
+	"github.com/court12368/petitiond/petition"
 )
 
 // Item meta keys the imap channel sets and MailRecord reads.
@@ -38,7 +39,7 @@ var MailTextLimit = fieldLimits["content"]
 //     there), else From; the name falls back to From's display name.
 //   - follow_up_of is the tracking number in the subject, else the one the
 //     channel found for In-Reply-To/References (MetaMailThreadTrackingNo).
-func MailRecord(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, error) {
+func MailRecord(n *Normalizer, ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
 	if it.Original.IsZero() {
 		if r, _ := it.Meta[MetaMailRefused].(string); r != "" {
 			return nil, fmt.Errorf("letter not taken in: %s", r)
@@ -94,7 +95,7 @@ func MailRecord(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, err
 			skipped = append(skipped, map[string]any{"filename": a.Filename, "content_type": a.ContentType, "size": a.Size, "part": a.Part})
 			continue
 		}
-		p.Attachments = append(p.Attachments, Attachment{
+		p.Attachments = append(p.Attachments, petition.Attachment{
 			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
 		})
 	}
@@ -138,7 +139,7 @@ func MailRecord(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, err
 		p.Meta["mail.headers"] = l.Headers
 	}
 
-	if tn := FindTrackingNo(p.Subject); tn != "" {
+	if tn := petition.FindTrackingNo(p.Subject); tn != "" {
 		p.FollowUpOf = tn
 	} else if tn, _ := it.Meta[MetaMailThreadTrackingNo].(string); tn != "" {
 		p.FollowUpOf = tn

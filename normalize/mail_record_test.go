@@ -15,9 +15,10 @@ import (
 	"github.com/court12368/petitiond/channels"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
-var mailCh = normalize.ChannelRef{Name: "letters", Type: "imap"}
+var mailCh = petition.ChannelRef{Name: "letters", Type: "imap"}
 
 func mailSetup(t *testing.T) (*normalize.Normalizer, *blob.Dir) {
 	t.Helper()
@@ -80,7 +81,7 @@ func TestMailRecord(t *testing.T) {
 	if p.Petitioner.Name != "王堃" || p.Petitioner.Email != "wangkun@example.cn" {
 		t.Errorf("petitioner = %+v", p.Petitioner)
 	}
-	if p.ID != normalize.PetitionID("letters", "m1@example.cn") || p.Source.ID != "m1@example.cn" {
+	if p.ID != petition.ID("letters", "m1@example.cn") || p.Source.ID != "m1@example.cn" {
 		t.Errorf("id %s source %s", p.ID, p.Source.ID)
 	}
 	if !p.ReceivedAt.Equal(it.ReceivedAt) {
@@ -138,8 +139,8 @@ func TestMailRecordErrors(t *testing.T) {
 
 func TestMailRecordReplyToAndFollowUps(t *testing.T) {
 	n, store := mailSetup(t)
-	earlier := normalize.TrackingNo(normalize.PetitionID("letters", "first@example.cn"))
-	other := normalize.TrackingNo(normalize.PetitionID("letters", "other@example.cn"))
+	earlier := petition.TrackingNo(petition.ID("letters", "first@example.cn"))
+	other := petition.TrackingNo(petition.ID("letters", "other@example.cn"))
 
 	raw := crlf("Message-ID: <m1@example.cn>", "From: 网上信访平台 <noreply@portal.example>", "Reply-To: <Citizen@Example.CN>",
 		"Subject: 补充材料", "", "补充一份材料。")

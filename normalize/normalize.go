@@ -12,6 +12,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/normalize/classify"
 	"github.com/court12368/petitiond/normalize/text"
+	"github.com/court12368/petitiond/petition"
 )
 
 // ErrNotPetition is returned for items that are valid input but no petition
@@ -51,9 +52,9 @@ type Normalizer struct {
 	// KeySecret keys the petitioner pseudonym (HMAC).
 	KeySecret []byte
 	// Enrich, when set, runs last (tests, extensions).
-	Enrich func(p *Petition, it *channels.Item)
+	Enrich func(p *petition.Petition, it *channels.Item)
 	// Mail turns a stored e-mail into a record; set by the mail wiring.
-	Mail func(n *Normalizer, ch ChannelRef, it *channels.Item) (*Petition, error)
+	Mail func(n *Normalizer, ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error)
 }
 
 func (n *Normalizer) now() time.Time {
@@ -66,8 +67,8 @@ func (n *Normalizer) now() time.Time {
 // Normalize turns one item into its petition records. A returned
 // *channels.InvalidError names the input at fault; ErrNotPetition means the
 // item is to be released without a record.
-func (n *Normalizer) Normalize(ch ChannelRef, it *channels.Item) ([]*Petition, error) {
-	var p *Petition
+func (n *Normalizer) Normalize(ch petition.ChannelRef, it *channels.Item) ([]*petition.Petition, error) {
+	var p *petition.Petition
 	var err error
 	switch it.Kind {
 	case KindFields, "":
@@ -86,26 +87,26 @@ func (n *Normalizer) Normalize(ch ChannelRef, it *channels.Item) ([]*Petition, e
 		return nil, err
 	}
 	n.finish(p, it)
-	return []*Petition{p}, nil
+	return []*petition.Petition{p}, nil
 }
 
 // NewPetition returns a record with the envelope filled from the item.
-func (n *Normalizer) NewPetition(ch ChannelRef, it *channels.Item) *Petition {
-	p := &Petition{
-		Schema:     Schema,
+func (n *Normalizer) NewPetition(ch petition.ChannelRef, it *channels.Item) *petition.Petition {
+	p := &petition.Petition{
+		Schema:     petition.Schema,
 		Channel:    ch,
 		ReceivedAt: it.ReceivedAt.UTC().Truncate(time.Millisecond),
 		IngestedAt: n.now().UTC().Truncate(time.Millisecond),
-		Cases:      []Case{},
+		Cases:      []petition.Case{},
 		Labels:     []string{},
 		Priority:   "normal",
 		Category:   "other",
-		Source: Source{
+		Source: petition.Source{
 			ID:       it.SourceID,
 			Ref:      it.SourceRef,
-			Original: BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI},
+			Original: petition.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI},
 		},
-		Attachments: []Attachment{},
+		Attachments: []petition.Attachment{},
 		Meta:        map[string]any{},
 	}
 	if p.ReceivedAt.IsZero() {
@@ -115,7 +116,7 @@ func (n *Normalizer) NewPetition(ch ChannelRef, it *channels.Item) *Petition {
 		p.Meta[k] = v
 	}
 	for _, a := range it.Attachments {
-		p.Attachments = append(p.Attachments, Attachment{
+		p.Attachments = append(p.Attachments, petition.Attachment{
 			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
 		})
 	}
@@ -126,7 +127,7 @@ func invalid(field, format string, args ...any) error {
 	return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-func (n *Normalizer) fromFields(ch ChannelRef, it *channels.Item) (*Petition, error) {
+func (n *Normalizer) fromFields(ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
 	f := it.Fields
 	for k, v := range f {
 		if !utf8.ValidString(v) {
@@ -158,14 +159,14 @@ func (n *Normalizer) fromFields(ch ChannelRef, it *channels.Item) (*Petition, er
 }
 
 // finish sets the derived fields every record has.
-func (n *Normalizer) finish(p *Petition, it *channels.Item) {
+func (n *Normalizer) finish(p *petition.Petition, it *channels.Item) {
 	if p.Source.ID == "" {
 		p.Source.ID = it.SourceID
 	}
-	p.ID = PetitionID(p.Channel.Name, p.Source.ID)
-	p.TrackingNo = TrackingNo(p.ID)
+	p.ID = petition.ID(p.Channel.Name, p.Source.ID)
+	p.TrackingNo = petition.TrackingNo(p.ID)
 	if p.FollowUpOf == "" {
-		if t := FindTrackingNo(p.Subject); t != "" && t != p.TrackingNo {
+		if t := petition.FindTrackingNo(p.Subject); t != "" && t != p.TrackingNo {
 			p.FollowUpOf = t
 		}
 	}

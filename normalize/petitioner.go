@@ -4,13 +4,14 @@ import (
 	"github.com/court12368/petitiond/normalize/casenum"
 	"github.com/court12368/petitiond/normalize/idcard"
 	"github.com/court12368/petitiond/normalize/phone"
+	"github.com/court12368/petitiond/petition"
 )
 
 // parsePetitionerFields fills identity fields (id number, phone) and the
 // explicit case number from input fields. Malformed values a client can fix
 // are an *channels.InvalidError naming the field; a well-formed id number
 // with a wrong checksum is kept with id_number_valid false.
-func parsePetitionerFields(p *Petition, f map[string]string) error {
+func parsePetitionerFields(p *petition.Petition, f map[string]string) error {
 	if raw := f["id_number"]; raw != "" {
 		id, valid := idcard.Normalize(raw)
 		if len(id) != 18 {
@@ -43,7 +44,7 @@ func parsePetitionerFields(p *Petition, f map[string]string) error {
 
 // setPhone puts a parsed number in the record: E.164 when it has one,
 // service numbers (12368) as dialled.
-func setPhone(p *Petition, num phone.Number) {
+func setPhone(p *petition.Petition, num phone.Number) {
 	if num.E164 != "" {
 		p.Petitioner.Phone = num.E164
 	} else {
@@ -52,13 +53,13 @@ func setPhone(p *Petition, num phone.Number) {
 	p.Petitioner.PhoneExtension = num.Extension
 }
 
-func addCase(p *Petition, c casenum.Case) {
+func addCase(p *petition.Petition, c casenum.Case) {
 	for _, have := range p.Cases {
 		if have.Number == c.Number {
 			return
 		}
 	}
-	p.Cases = append(p.Cases, Case{
+	p.Cases = append(p.Cases, petition.Case{
 		Number: c.Number, Year: c.Year, CourtCode: c.CourtCode, TypeCode: c.TypeCode, Seq: c.Seq,
 		SpecialCode: c.SpecialCode, CourtName: c.CourtName, Kind: c.Kind, OldStyle: c.OldStyle, Raw: c.Raw,
 	})

@@ -1,5 +1,6 @@
-// Package router decides where petition records go (topic and key, from
-// YAML rules) and produces them to Kafka with acks=all.
+// Package router decides where petition records go: the topic and key of
+// each record, from YAML rules (expr expressions over the record). Writing
+// them to Kafka is the producer package's.
 package router
 
 import (
@@ -10,7 +11,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/court12368/petitiond/config"
-	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
 // Target is one destination of a record.
@@ -41,7 +42,7 @@ func Compile(cfg *config.Config) (*Rules, error) {
 	rc := cfg.Routes
 	rs := &Rules{defaultTopic: rc.DefaultTopic, deadLetter: rc.DeadLetterTopic}
 	var errs config.Errors
-	env := expr.Env(normalize.Petition{})
+	env := expr.Env(petition.Petition{})
 	for i, r := range rc.Rules {
 		p := fmt.Sprintf("routes.rules[%d]", i)
 		name := r.Name
@@ -105,7 +106,7 @@ func (rs *Rules) ruleTopics() []string {
 
 // Route returns the targets of a record: the topic of the first matching
 // rule (and of later ones while rules say continue), else the default topic.
-func (rs *Rules) Route(p *normalize.Petition) ([]Target, error) {
+func (rs *Rules) Route(p *petition.Petition) ([]Target, error) {
 	var out []Target
 	for _, r := range rs.rules {
 		v, err := expr.Run(r.when, p)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
-	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -30,15 +30,15 @@ func TestRoute(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		p    normalize.Petition
+		p    petition.Petition
 		want string // topic:key,…
 	}{
-		{"default", normalize.Petition{ID: "id1"}, "in:id1"},
-		{"refusal keyed by petitioner", normalize.Petition{ID: "id2", Category: "filing_refusal", Petitioner: normalize.Petitioner{Key: "pk"}}, "lane.refusal:pk"},
-		{"refusal without key falls back to id", normalize.Petition{ID: "id3", Category: "filing_refusal"}, "lane.refusal:id3"},
-		{"case court", normalize.Petition{ID: "id4", Cases: []normalize.Case{{CourtCode: "赣0102"}}}, "court.nanchang:id4"},
-		{"continue then high", normalize.Petition{ID: "id5", Channel: normalize.ChannelRef{Type: "web"}, Priority: "high"}, "archive.web:id5,lane.high:id5"},
-		{"continue alone", normalize.Petition{ID: "id6", Channel: normalize.ChannelRef{Type: "web"}}, "archive.web:id6"},
+		{"default", petition.Petition{ID: "id1"}, "in:id1"},
+		{"refusal keyed by petitioner", petition.Petition{ID: "id2", Category: "filing_refusal", Petitioner: petition.Petitioner{Key: "pk"}}, "lane.refusal:pk"},
+		{"refusal without key falls back to id", petition.Petition{ID: "id3", Category: "filing_refusal"}, "lane.refusal:id3"},
+		{"case court", petition.Petition{ID: "id4", Cases: []petition.Case{{CourtCode: "赣0102"}}}, "court.nanchang:id4"},
+		{"continue then high", petition.Petition{ID: "id5", Channel: petition.ChannelRef{Type: "web"}, Priority: "high"}, "archive.web:id5,lane.high:id5"},
+		{"continue alone", petition.Petition{ID: "id6", Channel: petition.ChannelRef{Type: "web"}}, "archive.web:id6"},
 	}
 	for _, c := range cases {
 		ts, err := rs.Route(&c.p)

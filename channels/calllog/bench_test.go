@@ -19,6 +19,7 @@ import (
 	"github.com/court12368/petitiond/config/units"
 	"github.com/court12368/petitiond/engine"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/producer"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -124,11 +125,11 @@ func benchTail(b *testing.B, originals string, withEngine bool) {
 // countingProducer acknowledges every batch at once.
 type countingProducer struct{ n atomic.Int64 }
 
-func (p *countingProducer) Produce(msgs []router.Message, done func(error)) {
+func (p *countingProducer) Produce(msgs []producer.Message, done func(error)) {
 	p.n.Add(int64(len(msgs)))
 	done(nil)
 }
 func (p *countingProducer) Healthy() bool { return true }
 func (p *countingProducer) Close() error  { return nil }
 
-var _ router.Producer = (*countingProducer)(nil)
+var _ producer.Producer = (*countingProducer)(nil)

@@ -25,6 +25,7 @@ import (
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/mapping"
 	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 	"github.com/court12368/petitiond/router"
 )
 
@@ -236,7 +237,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if n := len(h.prod.Messages()); n != 1 {
 		t.Errorf("%d records for one idempotent petition, want 1", n)
 	}
-	if want := normalize.PetitionID("web-t", "idempotency-key:portal-req-42"); first.body["id"] != want {
+	if want := petition.ID("web-t", "idempotency-key:portal-req-42"); first.body["id"] != want {
 		t.Errorf("id = %v, want %v (derived from the key)", first.body["id"], want)
 	}
 	other := map[string]string{"content": "完全不同的内容"}

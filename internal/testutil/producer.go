@@ -3,16 +3,16 @@ package testutil
 import (
 	"sync"
 
-	"github.com/court12368/petitiond/router"
+	"github.com/court12368/petitiond/producer"
 )
 
-// FakeProducer is an in-memory router.Producer. With Hold set, batches wait
+// FakeProducer is an in-memory producer.Producer. With Hold set, batches wait
 // until Release; with Fail set, every batch fails.
 type FakeProducer struct {
 	mu      sync.Mutex
 	healthy bool
 	pending []pendingBatch
-	got     []router.Message
+	got     []producer.Message
 	Fail    error
 	Hold    bool
 	// Notify, when not nil, receives a value for every Produce call.
@@ -20,15 +20,15 @@ type FakeProducer struct {
 }
 
 type pendingBatch struct {
-	msgs []router.Message
+	msgs []producer.Message
 	done func(error)
 }
 
 // NewFakeProducer returns a healthy fake producer.
 func NewFakeProducer() *FakeProducer { return &FakeProducer{healthy: true} }
 
-// Produce implements router.Producer.
-func (f *FakeProducer) Produce(msgs []router.Message, done func(error)) {
+// Produce implements producer.Producer.
+func (f *FakeProducer) Produce(msgs []producer.Message, done func(error)) {
 	if f.Notify != nil {
 		defer func() { f.Notify <- struct{}{} }()
 	}
@@ -70,14 +70,14 @@ func (f *FakeProducer) Set(healthy bool, fail error) {
 }
 
 // Messages returns what was produced so far.
-func (f *FakeProducer) Messages() []router.Message {
+func (f *FakeProducer) Messages() []producer.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]router.Message(nil), f.got...)
+	return append([]producer.Message(nil), f.got...)
 }
 
-// Healthy implements router.Producer.
+// Healthy implements producer.Producer.
 func (f *FakeProducer) Healthy() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.healthy }
 
-// Close implements router.Producer.
+// Close implements producer.Producer.
 func (f *FakeProducer) Close() error { return nil }

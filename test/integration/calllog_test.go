@@ -18,7 +18,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	tu "github.com/court12368/petitiond/internal/testutil"
-	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
 // calllogYAML is a calllog channel entry for newEnv.
@@ -90,7 +90,7 @@ func checkCalls(t *testing.T, channel string, recs []record, want []string, dups
 			t.Errorf("record for unexpected source id %q", sid)
 			continue
 		}
-		if id := normalize.PetitionID(channel, sid); r.Key != id || r.Value["id"] != id {
+		if id := petition.ID(channel, sid); r.Key != id || r.Value["id"] != id {
 			t.Errorf("call %s: id %v (key %s), want %s: a call produced again must keep its id", sid, r.Value["id"], r.Key, id)
 		}
 		seen[sid]++

@@ -25,7 +25,7 @@ import (
 	"golang.org/x/text/encoding/traditionalchinese"
 
 	tu "github.com/court12368/petitiond/internal/testutil"
-	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/petition"
 )
 
 // The imap tests run the daemon against the real Dovecot of
@@ -422,7 +422,7 @@ func TestImapLettersReachKafka(t *testing.T) {
 			sum := sha256.Sum256(l.raw)
 			srcID = "sha256:" + hex.EncodeToString(sum[:])
 		}
-		id := normalize.PetitionID(name, srcID)
+		id := petition.ID(name, srcID)
 		rec, ok := byID[id]
 		if !ok {
 			t.Errorf("%s: no record with id %s (source id %s)", l.name, id, srcID)
@@ -490,8 +490,8 @@ func TestImapLettersReachKafka(t *testing.T) {
 
 	// Follow-ups: a reply to a letter taken in (In-Reply-To), and a
 	// tracking number in the subject.
-	first := normalize.TrackingNo(normalize.PetitionID(name, ls[0].messageID))
-	second := normalize.TrackingNo(normalize.PetitionID(name, ls[1].messageID))
+	first := petition.TrackingNo(petition.ID(name, ls[0].messageID))
+	second := petition.TrackingNo(petition.ID(name, ls[1].messageID))
 	m.appendMsg(m.inbox, eml("Message-ID: <reply."+tag+"@it.example.cn>", "Date: "+letterDate, "From: wangkun@example.cn",
 		"In-Reply-To: <court-answer."+tag+"@court.example>", "References: <"+ls[0].messageID+"> <court-answer."+tag+"@court.example>",
 		"Subject: "+bWord("utf-8", "Re: 关于拆迁补偿"), "Content-Type: text/plain; charset=utf-8", "", "补充一份材料。"), at)
@@ -501,7 +501,7 @@ func TestImapLettersReachKafka(t *testing.T) {
 	recs = consume(t, e.brokers, e.topic, len(ls)+2, 30*time.Second)
 	byID = recordsByID(recs)
 	for _, c := range []struct{ id, want string }{{"reply." + tag + "@it.example.cn", first}, {"tn." + tag + "@it.example.cn", second}} {
-		r, ok := byID[normalize.PetitionID(name, c.id)]
+		r, ok := byID[petition.ID(name, c.id)]
 		if !ok {
 			t.Errorf("no record for %s", c.id)
 			continue
@@ -605,7 +605,7 @@ func TestImapKillAndRestart(t *testing.T) {
 	recs := consumeAll(t, e.brokers, e.topic)
 	want := map[string]bool{}
 	for _, id := range ids {
-		want[normalize.PetitionID(name, id)] = true
+		want[petition.ID(name, id)] = true
 	}
 	got := map[string]int{}
 	for _, r := range recs {
@@ -682,7 +682,7 @@ func TestImapServerRestart(t *testing.T) {
 		got[r.Key] = true
 	}
 	for _, id := range ids {
-		if !got[normalize.PetitionID(name, id)] {
+		if !got[petition.ID(name, id)] {
 			t.Errorf("letter %s missing from Kafka", id)
 		}
 	}
@@ -740,7 +740,7 @@ func TestImapProcessingMailboxes(t *testing.T) {
 	}
 	t.Logf("letters per instance: %v", share)
 	for _, id := range ids {
-		if got[normalize.PetitionID(name, id)] == 0 {
+		if got[petition.ID(name, id)] == 0 {
 			t.Errorf("letter %s missing", id)
 		}
 	}
@@ -777,7 +777,7 @@ func TestImapTwoAccounts(t *testing.T) {
 	recs := recordsByID(consume(t, e.brokers, e.topic, 12, 30*time.Second))
 	for ch, ids := range map[string][]string{"letters-a": ida, "letters-b": idb} {
 		for _, id := range ids {
-			r, ok := recs[normalize.PetitionID(ch, id)]
+			r, ok := recs[petition.ID(ch, id)]
 			if !ok {
 				t.Errorf("%s: letter %s missing", ch, id)
 				continue

@@ -1,8 +1,9 @@
-// Package normalize turns channel items into petition records (schema
-// petition.v1) and holds everything that makes them clean: ids, tracking
-// numbers, text cleanup, Chinese case numbers, resident ids, phones and
-// classification (in sub-packages).
-package normalize
+// Package petition is the record petitiond produces: the petition (schema
+// petition.v1), the dead-letter record, and the ids every record carries
+// (a deterministic UUIDv5 and the petitioner's tracking number). It is the
+// contract between normalize, which fills records, and router and engine,
+// which route and produce them; it imports nothing of petitiond.
+package petition
 
 import (
 	"time"

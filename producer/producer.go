@@ -1,4 +1,8 @@
-package router
+// Package producer writes records to Kafka: a kafka-go Writer with
+// acks=all, asynchronous completions reported once per caller batch, topic
+// creation and a health probe. Routing (which topic, which key) is the
+// router package's.
+package producer
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package normalize
+package petition
 
 import (
 	"strings"
@@ -6,19 +6,19 @@ import (
 )
 
 func TestPetitionIDDeterministic(t *testing.T) {
-	a := PetitionID("web-portal", "idempotency-key:abc")
-	b := PetitionID("web-portal", "idempotency-key:abc")
+	a := ID("web-portal", "idempotency-key:abc")
+	b := ID("web-portal", "idempotency-key:abc")
 	if a != b {
 		t.Errorf("PetitionID not stable: %s != %s", a, b)
 	}
-	if c := PetitionID("web-other", "idempotency-key:abc"); c == a {
+	if c := ID("web-other", "idempotency-key:abc"); c == a {
 		t.Errorf("PetitionID ignores the channel name: %s", c)
 	}
-	if c := PetitionID("web-portal", "idempotency-key:abd"); c == a {
+	if c := ID("web-portal", "idempotency-key:abd"); c == a {
 		t.Errorf("PetitionID ignores the source id: %s", c)
 	}
 	// Channel "a" + source "b\x00c" must differ from channel "a\x00b" + "c".
-	if PetitionID("a", "b") == PetitionID("a\x00", "b") {
+	if ID("a", "b") == ID("a\x00", "b") {
 		t.Errorf("PetitionID is ambiguous between channel and source id")
 	}
 	if a[14] != '5' {
@@ -29,7 +29,7 @@ func TestPetitionIDDeterministic(t *testing.T) {
 func TestTrackingNo(t *testing.T) {
 	seen := map[string]string{}
 	for i := 0; i < 20000; i++ {
-		id := PetitionID("web", strings.Repeat("x", i%7)+string(rune('a'+i%26))+itoa(i))
+		id := ID("web", strings.Repeat("x", i%7)+string(rune('a'+i%26))+itoa(i))
 		tn := TrackingNo(id)
 		if len(tn) != 14 || tn[4] != '-' || tn[9] != '-' {
 			t.Fatalf("TrackingNo(%s) = %q, want XXXX-XXXX-XXXX", id, tn)
@@ -51,7 +51,7 @@ func TestTrackingNo(t *testing.T) {
 }
 
 func TestFindTrackingNoRejectsTypos(t *testing.T) {
-	tn := TrackingNo(PetitionID("web", "1"))
+	tn := TrackingNo(ID("web", "1"))
 	raw := []byte(tn)
 	// Change one symbol: the check symbol must catch it.
 	for i := range raw {

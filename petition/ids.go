@@ -1,4 +1,4 @@
-package normalize
+package petition
 
 import (
 	"regexp"
@@ -10,10 +10,10 @@ import (
 // Namespace is the UUIDv5 namespace of petition ids.
 var Namespace = uuid.MustParse("6f1c3a52-9d4e-5b7a-8c2d-12368c0a1e55")
 
-// PetitionID is the deterministic id of the petition made from a source
+// ID is the deterministic id of the petition made from a source
 // item: UUIDv5 over the channel name and the source id. A replay of the same
 // item through the same channel yields the same id.
-func PetitionID(channel, sourceID string) string {
+func ID(channel, sourceID string) string {
 	return uuid.NewSHA1(Namespace, []byte(channel+"\x00"+sourceID)).String()
 }
 
