@@ -7,7 +7,11 @@
 // with the outcome; the channel releases its source (moves the mail, sends
 // the HTTP 201, saves the offset) only when the outcome has no error.
 //
-// Channels import this package (and blob) only, never normalize or router.
+// A channel type lives in one folder, channels/<type>: the transport
+// (imports this package, blob, mapping and petition only) and, when its
+// items are of a kind of their own, a decoder sub-package
+// channels/<type>/decode that registers itself with normalize.Register.
+// channels/all imports both.
 package channels
 
 import (
@@ -18,7 +22,17 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/mapping"
+	"github.com/court12368/petitiond/petition"
 )
+
+// Kind names how an item is to be read into a petition. Each kind other
+// than KindFields belongs to one channel type, which defines the constant
+// and registers the decoder for it with normalize.Register.
+type Kind string
+
+// KindFields is an item whose Fields hold the petition input fields (web
+// submissions, mapped partner JSON); normalize reads it without a decoder.
+const KindFields Kind = "fields"
 
 // Item is one source item (a web submission, a letter, a call, a scan).
 type Item struct {
@@ -30,13 +44,15 @@ type Item struct {
 	// SourceRef says where exactly the item came from (mailbox + UID, file +
 	// offset, remote address).
 	SourceRef string
-	// Kind tells normalize how to read the item: "fields" (Fields hold the
-	// petition fields), "rfc822" (Original is an e-mail), "cdr", "scan" ….
-	Kind string
+	// Kind tells normalize how to read the item: KindFields (Fields hold
+	// the petition fields) or a kind a channel type defines and registers a
+	// decoder for (normalize.Register), e.g. imap.KindMail.
+	Kind Kind
 	// ReceivedAt is when the source received the item.
 	ReceivedAt time.Time
-	// Fields are flat input fields, e.g. name, phone, content.
-	Fields map[string]string
+	// Fields are flat input fields (petition.InputFields, or fields of the
+	// channel's own kind).
+	Fields map[petition.Field]string
 	// Original is the stored raw input (posted body, .eml, CDR line, scan).
 	Original blob.Ref
 	// Attachments already stored by the channel (e.g. multipart uploads).

@@ -28,7 +28,7 @@ func buildNormalizer(cfg *config.Config, store blob.Store, repeats *normalize.Re
 	if cfg.Normalize.Repeats.MaxEntries < 0 {
 		return nil, config.Errors{cfg.Errorf("normalize.repeats.max_entries", "must not be negative")}
 	}
-	n := &normalize.Normalizer{Blobs: store, Classifier: cls, Mail: normalize.MailRecord}
+	n := &normalize.Normalizer{Blobs: store, Classifier: cls}
 	if store == nil {
 		return n, nil
 	}

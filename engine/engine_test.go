@@ -45,7 +45,7 @@ const routes = `  default_topic: intake
 func item(src, content string, out chan<- channels.Outcome) *channels.Item {
 	return &channels.Item{
 		SourceID: src, Kind: "fields", ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		Fields: map[string]string{"content": content, "subject": "s"},
+		Fields: map[petition.Field]string{"content": content, "subject": "s"},
 		Ack:    func(o channels.Outcome) { out <- o },
 	}
 }
@@ -264,12 +264,14 @@ func TestOneItemSeveralRecords(t *testing.T) {
 func TestTransientNormalizeFailureIsRetried(t *testing.T) {
 	p := tu.NewFakeProducer()
 	e, _ := newEngine(t, p, 10, routes)
-	e.SetNormalizer(&normalize.Normalizer{Mail: func(*normalize.Normalizer, petition.ChannelRef, *channels.Item) (*petition.Petition, error) {
+	ds := normalize.NewDecoders()
+	ds.Register("test-stored", func(*normalize.Normalizer, petition.ChannelRef, *channels.Item) (*petition.Petition, error) {
 		return nil, normalize.Transient(errors.New("disk full"))
-	}})
+	})
+	e.SetNormalizer(&normalize.Normalizer{Decoders: ds})
 	out := make(chan channels.Outcome, 1)
 	it := item("k", "x", out)
-	it.Kind = normalize.KindMail
+	it.Kind = "test-stored"
 	e.Sink("m", "imap").Submit(context.Background(), it)
 	if o := <-out; o.Err == nil || o.DeadLettered {
 		t.Errorf("outcome = %+v, want an error (retry), not a dead letter", o)

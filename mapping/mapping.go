@@ -29,10 +29,25 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"gopkg.in/yaml.v3"
+
+	"github.com/court12368/petitiond/petition"
 )
 
-// Targets are the record inputs a mapping may fill, besides meta.<name>.
-var Targets = []string{"name", "id_number", "phone", "email", "address", "subject", "content", "case_number", "court", "received_at", "source_id"}
+// Targets are the record inputs a mapping may fill, besides meta.<name>:
+// the petition input fields, then received_at and source_id.
+var Targets = func() []string {
+	var ts []string
+	for _, f := range petition.InputFields {
+		ts = append(ts, string(f))
+	}
+	return append(ts, TargetReceivedAt, TargetSourceID)
+}()
+
+// The targets that are not petition fields.
+const (
+	TargetReceivedAt = "received_at"
+	TargetSourceID   = "source_id"
+)
 
 // Rule fills one target. Exactly one of From, Join or Const is set.
 type Rule struct {
@@ -153,7 +168,7 @@ func Compile(spec Spec) (*Mapper, error) {
 			return nil, bad("unknown decode %q (url, base64, gb18030, gb18030-base64)", r.Decode)
 		}
 		c := compiled{target: t, Rule: r, loc: time.Local}
-		if r.Layout != "" && t != "received_at" {
+		if r.Layout != "" && t != TargetReceivedAt {
 			return nil, bad("layout applies to received_at only")
 		}
 		if r.Timezone != "" {
@@ -170,7 +185,7 @@ func Compile(spec Spec) (*Mapper, error) {
 
 // Result is what a mapping produced.
 type Result struct {
-	Fields     map[string]string
+	Fields     map[petition.Field]string
 	Meta       map[string]any
 	ReceivedAt time.Time
 	SourceID   string
@@ -178,7 +193,7 @@ type Result struct {
 
 // Apply maps a decoded JSON document (or a map of form values).
 func (m *Mapper) Apply(doc any) (*Result, error) {
-	res := &Result{Fields: map[string]string{}, Meta: map[string]any{}}
+	res := &Result{Fields: map[petition.Field]string{}, Meta: map[string]any{}}
 	for _, r := range m.rules {
 		var v, path string
 		switch {
@@ -217,7 +232,7 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 			return nil, &Error{Target: r.target, Path: path, Reason: "required but empty"}
 		}
 		switch {
-		case r.target == "received_at":
+		case r.target == TargetReceivedAt:
 			if v == "" {
 				continue
 			}
@@ -226,7 +241,7 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 				return nil, &Error{Target: r.target, Path: path, Reason: err.Error()}
 			}
 			res.ReceivedAt = t
-		case r.target == "source_id":
+		case r.target == TargetSourceID:
 			res.SourceID = v
 		case strings.HasPrefix(r.target, "meta."):
 			if v != "" {
@@ -234,7 +249,7 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 			}
 		default:
 			if v != "" {
-				res.Fields[r.target] = v
+				res.Fields[petition.Field(r.target)] = v
 			}
 		}
 	}

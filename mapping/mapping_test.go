@@ -12,6 +12,7 @@ import (
 
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/mapping"
+	"github.com/court12368/petitiond/petition"
 )
 
 // A partner (a WeChat mini-program back end) posts its own shape.
@@ -59,7 +60,7 @@ func TestPartnerJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
+	want := map[petition.Field]string{
 		"name": "李华", "phone": "0791-86123456", "content": "执行款\n判决生效半年未执行",
 		"subject": "小程序留言", "court": "南昌市中级人民法院", "address": "南昌市",
 	}

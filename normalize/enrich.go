@@ -35,7 +35,7 @@ func (n *Normalizer) enrich(p *petition.Petition) {
 			continue
 		}
 		if p.Petitioner.Phone == "" {
-			setPhone(p, num)
+			SetPhone(p, num)
 			continue
 		}
 		v := num.E164
@@ -81,10 +81,10 @@ func (n *Normalizer) enrich(p *petition.Petition) {
 	if n.Repeats != nil && p.Petitioner.Key != "" {
 		for _, c := range p.Cases {
 			if prev := n.Repeats.Lookup(p.Petitioner.Key+"|"+c.Number, p.ID); prev != "" {
-				if !contains(p.Labels, "repeat") {
-					p.Labels = append(p.Labels, "repeat")
+				if !contains(p.Labels, petition.LabelRepeat) {
+					p.Labels = append(p.Labels, petition.LabelRepeat)
 				}
-				p.Meta["repeat_of"] = prev
+				p.Meta[petition.MetaRepeatOf] = prev
 				break
 			}
 		}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/court12368/petitiond/channels"
 	tu "github.com/court12368/petitiond/internal/testutil"
-	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/petition"
 )
 
@@ -19,7 +18,7 @@ func FuzzNormalizeFields(f *testing.F) {
 	f.Add("\x00", "ｘ", "+86 139", "\r\n", "\u2028\u2029\ufeff跳楼", "（）号")
 	n := newNormalizer(f)
 	f.Fuzz(func(t *testing.T, name, id, phone, subject, content, caseNo string) {
-		it := &channels.Item{SourceID: "fuzz", Kind: normalize.KindFields, Fields: map[string]string{
+		it := &channels.Item{SourceID: "fuzz", Kind: channels.KindFields, Fields: map[petition.Field]string{
 			"name": name, "id_number": id, "phone": phone, "subject": subject, "content": content, "case_number": caseNo,
 		}}
 		pets, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)

@@ -13,24 +13,12 @@ import (
 	"github.com/court12368/petitiond/channels"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
-	"github.com/court12368/petitiond/normalize/classify"
 	"github.com/court12368/petitiond/petition"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.json files")
 
-func newNormalizer(t testing.TB) *normalize.Normalizer {
-	t.Helper()
-	cls, err := classify.Compile(classify.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &normalize.Normalizer{
-		Classifier: cls,
-		KeySecret:  []byte("test-secret"),
-		Now:        func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) },
-	}
-}
+func newNormalizer(t testing.TB) *normalize.Normalizer { return tu.Normalizer(t) }
 
 // TestGoldenRecords runs whole web-style inputs through the normalizer and
 // compares the record with testdata/records/<case>/want.json.
@@ -47,12 +35,12 @@ func TestGoldenRecords(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fields map[string]string
+			var fields map[petition.Field]string
 			if err := json.Unmarshal(in, &fields); err != nil {
 				t.Fatal(err)
 			}
 			it := &channels.Item{
-				SourceID: "golden:" + name, SourceRef: "test", Kind: normalize.KindFields,
+				SourceID: "golden:" + name, SourceRef: "test", Kind: channels.KindFields,
 				ReceivedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), Fields: fields,
 			}
 			pets, err := n.Normalize(petition.ChannelRef{Name: "web-golden", Type: "web"}, it)
@@ -80,15 +68,15 @@ func TestGoldenRecords(t *testing.T) {
 
 func TestInvalidFieldsNamed(t *testing.T) {
 	n := newNormalizer(t)
-	for field, value := range map[string]string{
+	for field, value := range map[petition.Field]string{
 		"id_number": "G12345678",
 		"phone":     "12",
 		"email":     "nobody",
 	} {
-		it := &channels.Item{SourceID: "x", Kind: normalize.KindFields, Fields: map[string]string{"content": "请立案", field: value}}
+		it := &channels.Item{SourceID: "x", Kind: channels.KindFields, Fields: map[petition.Field]string{"content": "请立案", field: value}}
 		_, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)
 		var ie *channels.InvalidError
-		if !errors.As(err, &ie) || ie.Field != field {
+		if !errors.As(err, &ie) || ie.Field != string(field) {
 			t.Errorf("%s=%q: err = %v, want an InvalidError naming %s", field, value, err, field)
 		}
 	}
@@ -103,8 +91,8 @@ func TestRepeatPetitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	mk := func(src, content string) *petition.Petition {
-		it := &channels.Item{SourceID: src, Kind: normalize.KindFields,
-			Fields: map[string]string{"phone": "13912345678", "content": content}}
+		it := &channels.Item{SourceID: src, Kind: channels.KindFields,
+			Fields: map[petition.Field]string{"phone": "13912345678", "content": content}}
 		ps, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it)
 		if err != nil {
 			t.Fatal(err)
@@ -113,8 +101,8 @@ func TestRepeatPetitions(t *testing.T) {
 		return ps[0]
 	}
 	// A petition that was never acknowledged is not remembered.
-	it := &channels.Item{SourceID: "lost", Kind: normalize.KindFields,
-		Fields: map[string]string{"phone": "13912345678", "content": "（2023）赣0102执1234号"}}
+	it := &channels.Item{SourceID: "lost", Kind: channels.KindFields,
+		Fields: map[petition.Field]string{"phone": "13912345678", "content": "（2023）赣0102执1234号"}}
 	if _, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +153,11 @@ func BenchmarkNormalizeLetter(b *testing.B) {
 	for len(content) < 2000 {
 		content += "我是南昌市东湖区居民，（2023）赣0102执1234号案件判决生效后被执行人至今未履行，多次联系承办法官未果，电话0791-86123456转8001。"
 	}
-	fields := map[string]string{"name": "李四", "phone": "13907911234", "subject": "执行难", "content": content}
+	fields := map[petition.Field]string{"name": "李四", "phone": "13907911234", "subject": "执行难", "content": content}
 	b.SetBytes(int64(len(content)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		it := &channels.Item{SourceID: "bench", Kind: normalize.KindFields, Fields: fields}
+		it := &channels.Item{SourceID: "bench", Kind: channels.KindFields, Fields: fields}
 		if _, err := n.Normalize(petition.ChannelRef{Name: "w", Type: "web"}, it); err != nil {
 			b.Fatal(err)
 		}

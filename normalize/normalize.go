@@ -27,19 +27,6 @@ var ErrTransient = errors.New("transient failure")
 // Transient wraps err as ErrTransient.
 func Transient(err error) error { return fmt.Errorf("%w: %w", ErrTransient, err) }
 
-// Item kinds understood by Normalize.
-const (
-	KindFields = "fields" // Item.Fields hold petition fields (web, mapped CSV/JSON)
-	KindMail   = "rfc822" // Item.Original is an e-mail
-	KindCall   = "cdr"    // Item.Fields hold a parsed call-detail record
-)
-
-// Limits on field lengths, in characters.
-var fieldLimits = map[string]int{
-	"name": 100, "id_number": 32, "phone": 64, "email": 254, "address": 500,
-	"subject": 500, "content": 100_000, "case_number": 500, "court": 100,
-}
-
 // Normalizer builds petition records from channel items.
 type Normalizer struct {
 	Blobs blob.Store
@@ -53,8 +40,9 @@ type Normalizer struct {
 	KeySecret []byte
 	// Enrich, when set, runs last (tests, extensions).
 	Enrich func(p *petition.Petition, it *channels.Item)
-	// Mail turns a stored e-mail into a record; set by the mail wiring.
-	Mail func(n *Normalizer, ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error)
+	// Decoders read items of kinds other than channels.KindFields;
+	// DefaultDecoders when nil.
+	Decoders *Decoders
 }
 
 func (n *Normalizer) now() time.Time {
@@ -70,18 +58,18 @@ func (n *Normalizer) now() time.Time {
 func (n *Normalizer) Normalize(ch petition.ChannelRef, it *channels.Item) ([]*petition.Petition, error) {
 	var p *petition.Petition
 	var err error
-	switch it.Kind {
-	case KindFields, "":
-		p, err = n.fromFields(ch, it)
-	case KindCall:
-		p, err = n.fromCall(ch, it)
-	case KindMail:
-		if n.Mail == nil {
-			return nil, fmt.Errorf("no mail normalizer configured")
+	if it.Kind == channels.KindFields || it.Kind == "" {
+		p, err = n.FromFields(ch, it)
+	} else {
+		ds := n.Decoders
+		if ds == nil {
+			ds = DefaultDecoders
 		}
-		p, err = n.Mail(n, ch, it)
-	default:
-		return nil, fmt.Errorf("unknown item kind %q", it.Kind)
+		dec, ok := ds.Lookup(it.Kind)
+		if !ok {
+			return nil, fmt.Errorf("no decoder for item kind %q (is its channel type's decode package linked in?)", it.Kind)
+		}
+		p, err = dec(n, ch, it)
 	}
 	if err != nil {
 		return nil, err
@@ -123,32 +111,46 @@ func (n *Normalizer) NewPetition(ch petition.ChannelRef, it *channels.Item) *pet
 	return p
 }
 
-func invalid(field, format string, args ...any) error {
-	return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+// Invalid is the error of an input a client can fix: it names the field.
+// The reason must not quote the value (it may be personal data).
+func Invalid(field petition.Field, format string, args ...any) error {
+	return &channels.InvalidError{Field: string(field), Reason: fmt.Sprintf(format, args...)}
 }
 
-func (n *Normalizer) fromFields(ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
-	f := it.Fields
+// CheckFields refuses fields that are not valid UTF-8 or longer than their
+// limit (petition.FieldLimit).
+func CheckFields(f map[petition.Field]string) error {
 	for k, v := range f {
 		if !utf8.ValidString(v) {
-			return nil, invalid(k, "not valid UTF-8")
+			return Invalid(k, "not valid UTF-8")
 		}
-		if lim, ok := fieldLimits[k]; ok && utf8.RuneCountInString(v) > lim {
-			return nil, invalid(k, "longer than %d characters", lim)
+		if lim := petition.FieldLimit(k); lim > 0 && utf8.RuneCountInString(v) > lim {
+			return Invalid(k, "longer than %d characters", lim)
 		}
+	}
+	return nil
+}
+
+// FromFields builds the record of an item whose Fields hold the petition
+// input fields (channels.KindFields). Decoders of other kinds may use it
+// once they have turned their input into fields. The content is required.
+func (n *Normalizer) FromFields(ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
+	f := it.Fields
+	if err := CheckFields(f); err != nil {
+		return nil, err
 	}
 	p := n.NewPetition(ch, it)
-	p.Petitioner.Name = CleanLine(f["name"])
-	p.Petitioner.Address = CleanLine(f["address"])
-	p.Subject = CleanLine(f["subject"])
-	p.Content = text.Clean(f["content"])
-	if it.Kind != KindCall && p.Content == "" {
-		return nil, invalid("content", "required: the petition text is empty")
+	p.Petitioner.Name = CleanLine(f[petition.FieldName])
+	p.Petitioner.Address = CleanLine(f[petition.FieldAddress])
+	p.Subject = CleanLine(f[petition.FieldSubject])
+	p.Content = text.Clean(f[petition.FieldContent])
+	if p.Content == "" {
+		return nil, Invalid(petition.FieldContent, "required: the petition text is empty")
 	}
-	if e := strings.TrimSpace(f["email"]); e != "" {
+	if e := strings.TrimSpace(f[petition.FieldEmail]); e != "" {
 		a, err := mail.ParseAddress(e)
 		if err != nil || strings.ContainsAny(a.Address, " \t") {
-			return nil, invalid("email", "not an e-mail address")
+			return nil, Invalid(petition.FieldEmail, "not an e-mail address")
 		}
 		p.Petitioner.Email = strings.ToLower(a.Address)
 	}
@@ -174,8 +176,8 @@ func (n *Normalizer) finish(p *petition.Petition, it *channels.Item) {
 	if n.Enrich != nil {
 		n.Enrich(p, it)
 	}
-	if p.FollowUpOf != "" && !hasLabel(p.Labels, "follow_up") {
-		p.Labels = append(p.Labels, "follow_up")
+	if p.FollowUpOf != "" && !hasLabel(p.Labels, petition.LabelFollowUp) {
+		p.Labels = append(p.Labels, petition.LabelFollowUp)
 	}
 }
 

@@ -11,40 +11,40 @@ import (
 // explicit case number from input fields. Malformed values a client can fix
 // are an *channels.InvalidError naming the field; a well-formed id number
 // with a wrong checksum is kept with id_number_valid false.
-func parsePetitionerFields(p *petition.Petition, f map[string]string) error {
-	if raw := f["id_number"]; raw != "" {
+func parsePetitionerFields(p *petition.Petition, f map[petition.Field]string) error {
+	if raw := f[petition.FieldIDNumber]; raw != "" {
 		id, valid := idcard.Normalize(raw)
 		if len(id) != 18 {
-			return invalid("id_number", "not a resident id number (18 characters, or 15 digits)")
+			return Invalid(petition.FieldIDNumber, "not a resident id number (18 characters, or 15 digits)")
 		}
 		p.Petitioner.IDNumber, p.Petitioner.IDNumberValid = id, valid
 	}
-	if raw := f["phone"]; raw != "" {
+	if raw := f[petition.FieldPhone]; raw != "" {
 		num := phone.Parse(raw)
 		if !num.Valid {
-			return invalid("phone", "not a telephone number")
+			return Invalid(petition.FieldPhone, "not a telephone number")
 		}
-		setPhone(p, num)
+		SetPhone(p, num)
 	}
-	if raw := f["case_number"]; raw != "" {
+	if raw := f[petition.FieldCaseNumber]; raw != "" {
 		found := casenum.Find(raw)
 		if len(found) == 0 {
 			p.Labels = append(p.Labels, "case_number_unparsed")
-			p.Meta["case_number_raw"] = CleanLine(raw)
+			p.Meta[petition.MetaCaseNumberRaw] = CleanLine(raw)
 		}
 		for _, c := range found {
 			addCase(p, c)
 		}
 	}
-	if court := CleanLine(f["court"]); court != "" {
-		p.Meta["court"] = court
+	if court := CleanLine(f[petition.FieldCourt]); court != "" {
+		p.Meta[petition.MetaCourt] = court
 	}
 	return nil
 }
 
-// setPhone puts a parsed number in the record: E.164 when it has one,
+// SetPhone puts a parsed number in the record: E.164 when it has one,
 // service numbers (12368) as dialled.
-func setPhone(p *petition.Petition, num phone.Number) {
+func SetPhone(p *petition.Petition, num phone.Number) {
 	if num.E164 != "" {
 		p.Petitioner.Phone = num.E164
 	} else {

@@ -1,9 +1,4 @@
-// Package all registers every built-in channel type in channels.Default.
-// A custom build can import a subset instead.
+// Package all registers every built-in channel type in channels.Default,
+// and the decoders of their item kinds in normalize.DefaultDecoders: one
+// file per type, so a custom build can leave some out.
 package all
-
-import (
-	_ "github.com/court12368/petitiond/channels/calllog" // hotline call-detail records and CTI notes
-	_ "github.com/court12368/petitiond/channels/imap"    // e-mail letters from IMAP mailboxes
-	_ "github.com/court12368/petitiond/channels/web"     // HTTP submissions
-)

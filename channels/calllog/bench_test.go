@@ -15,6 +15,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	_ "github.com/court12368/petitiond/channels/calllog/decode" // the records of calls
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/config/units"
 	"github.com/court12368/petitiond/engine"

@@ -7,7 +7,7 @@
 // Master.csv) across rotation with a persisted offset; export takes whole
 // files dropped into a folder, claims them by rename and moves them to done/
 // (or error/) once every line is acknowledged. Lines are parsed with
-// normalize/cdr (a leaf library without I/O); everything else about the
+// channels/calllog/cdr (a leaf library without I/O); everything else about the
 // record is decided in normalize.
 //
 // The operator's summary of the call comes from a notes column, or from the
@@ -35,7 +35,9 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
-	"github.com/court12368/petitiond/normalize/cdr"
+	"github.com/court12368/petitiond/channels/calllog/callitem"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
+	"github.com/court12368/petitiond/petition"
 )
 
 // Channel is a calllog channel instance.
@@ -362,11 +364,11 @@ func (r *run) lineEntry(ctx context.Context, j *job, ln span) (*entry, bool) {
 			id += "@" + strconv.FormatInt(off, 10)
 		}
 		return &entry{it: &channels.Item{
-			Kind:       "cdr",
+			Kind:       callitem.Kind,
 			SourceID:   id,
 			SourceRef:  ref,
 			ReceivedAt: time.Now(),
-			Fields:     map[string]string{"parse_error": perr.Error()},
+			Fields:     map[petition.Field]string{"parse_error": perr.Error()},
 			Original:   orig,
 			Meta:       map[string]any{"call.format": r.cfg.Format},
 		}}, true

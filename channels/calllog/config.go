@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
 	"github.com/court12368/petitiond/config/units"
-	"github.com/court12368/petitiond/normalize/cdr"
 )
 
 // Modes.
@@ -40,7 +40,7 @@ type Config struct {
 	// Path is the CDR file or a glob of files (tail), or a glob or folder
 	// of exported files (export).
 	Path string `yaml:"path"`
-	// Format is one of the normalize/cdr formats: asterisk-csv,
+	// Format is one of the channels/calllog/cdr formats: asterisk-csv,
 	// asterisk-custom, freeswitch-csv, freeswitch-json, csv, jsonl.
 	Format string `yaml:"format"`
 	// Mode is tail or export.
@@ -57,7 +57,7 @@ type Config struct {
 	// without one.
 	AreaCode string `yaml:"area_code"`
 	// Mapping describes a vendor's layout for the formats csv and jsonl
-	// (see normalize/cdr.Mapping).
+	// (see channels/calllog/cdr.Mapping).
 	Mapping *cdr.Mapping `yaml:"mapping"`
 
 	// PollInterval is how often files are checked for growth, rotation

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
 	"github.com/court12368/petitiond/config"
-	"github.com/court12368/petitiond/normalize/cdr"
 )
 
 func TestValidate(t *testing.T) {

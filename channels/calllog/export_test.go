@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
-	"github.com/court12368/petitiond/normalize/cdr"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
 )
 
 // drop writes a file into the inbox the safe way: written elsewhere, then

@@ -4,27 +4,9 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
-	"github.com/court12368/petitiond/normalize/cdr"
-)
-
-// Item fields and meta keys (normalize.fromCall reads them).
-const (
-	fieldName       = "name"
-	fieldPhone      = "phone"
-	fieldContent    = "content"
-	fieldAreaCode   = "area_code"
-	fieldFollowUpOf = "follow_up_of"
-	fieldParseError = "parse_error"
-
-	metaMissed      = "call.missed"
-	metaNotesSource = "call.notes_source"
-	metaCTIEvents   = "call.cti_events"
-	metaAgent       = "call.agent"
-	metaQueue       = "call.queue"
-	metaCDRMissing  = "call.cdr_missing"
-	metaLateNote    = "call.late_note"
-	metaNoteFor     = "call.note_for"
-	metaUniqueID    = "call.unique_id"
+	"github.com/court12368/petitiond/channels/calllog/callitem"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
+	"github.com/court12368/petitiond/petition"
 )
 
 // callEntry builds the entry of a parsed CDR line (SourceRef and Original
@@ -35,35 +17,35 @@ func callEntry(cfg *Config, c cdr.Call, line []byte) *entry {
 	if id == "" {
 		id = "line:" + cdr.LineHash(line)
 	}
-	f := make(map[string]string, 4)
-	f[fieldName], f[fieldPhone], f[fieldContent] = c.CallerName, c.CallerNumber, c.Notes
+	f := make(map[petition.Field]string, 4)
+	f[petition.FieldName], f[petition.FieldPhone], f[petition.FieldContent] = c.CallerName, c.CallerNumber, c.Notes
 	if cfg.AreaCode != "" {
-		f[fieldAreaCode] = cfg.AreaCode
+		f[callitem.FieldAreaCode] = cfg.AreaCode
 	}
 	m := make(map[string]any, 20)
-	m["call.format"] = cfg.Format
+	m[callitem.MetaFormat] = cfg.Format
 	m["call.caller_number"] = c.CallerNumber
 	m["call.destination"] = c.Destination
 	m["call.duration"] = c.Duration
 	m["call.billsec"] = c.Billsec
 	m["call.disposition"] = c.Disposition
-	m[metaMissed] = c.Missed
+	m[callitem.MetaMissed] = c.Missed
 	put := func(k, v string) {
 		if v != "" {
 			m[k] = v
 		}
 	}
-	put(metaUniqueID, c.UniqueID)
+	put(callitem.MetaUniqueID, c.UniqueID)
 	put("call.linked_id", c.LinkedID)
 	put("call.sequence", c.Sequence)
-	put(metaQueue, c.Queue)
-	put(metaAgent, c.Agent)
+	put(callitem.MetaQueue, c.Queue)
+	put(callitem.MetaAgent, c.Agent)
 	put("call.recording", c.Recording)
 	put("call.context", c.Context)
 	put("call.account_code", c.AccountCode)
 	put("call.hangup_cause", c.HangupCause)
 	if c.Notes != "" {
-		m[metaNotesSource] = "cdr"
+		m[callitem.MetaNotesSource] = "cdr"
 	}
 	if !c.Answer.IsZero() {
 		m["call.answer_at"] = c.Answer.UTC().Format(time.RFC3339)
@@ -80,7 +62,7 @@ func callEntry(cfg *Config, c cdr.Call, line []byte) *entry {
 	}
 	e := &entry{
 		it: &channels.Item{
-			Kind:       "cdr",
+			Kind:       callitem.Kind,
 			SourceID:   id,
 			ReceivedAt: c.Start,
 			Fields:     f,

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/calllog/callitem"
+	"github.com/court12368/petitiond/petition"
 )
 
 // The join of CDR lines and CTI events, by call id (a line's uniqueid or
@@ -293,34 +295,34 @@ func (j *joiner) absorb(e *entry, ev *ctiEvent) {
 	it := e.it
 	e.events = append(e.events, ev.ID)
 	e.ctiTypes = append(e.ctiTypes, ev.Type)
-	it.Meta[metaCTIEvents] = slices.Clone(e.ctiTypes)
+	it.Meta[callitem.MetaCTIEvents] = slices.Clone(e.ctiTypes)
 	if ev.Type == evNote && ev.Note != "" {
-		content := it.Fields[fieldContent]
+		content := it.Fields[petition.FieldContent]
 		if !strings.Contains(content, ev.Note) {
 			if content != "" {
 				content += "\n"
 			}
-			it.Fields[fieldContent] = content + ev.Note
+			it.Fields[petition.FieldContent] = content + ev.Note
 		}
-		switch it.Meta[metaNotesSource] {
+		switch it.Meta[callitem.MetaNotesSource] {
 		case "cdr", "cdr+cti":
-			it.Meta[metaNotesSource] = "cdr+cti"
+			it.Meta[callitem.MetaNotesSource] = "cdr+cti"
 		default:
-			it.Meta[metaNotesSource] = "cti"
+			it.Meta[callitem.MetaNotesSource] = "cti"
 		}
 		e.hasNotes = true
 	}
-	if ev.CallerName != "" && it.Fields[fieldName] == "" {
-		it.Fields[fieldName] = ev.CallerName
+	if ev.CallerName != "" && it.Fields[petition.FieldName] == "" {
+		it.Fields[petition.FieldName] = ev.CallerName
 	}
-	if ev.CallerNumber != "" && it.Fields[fieldPhone] == "" {
-		it.Fields[fieldPhone] = ev.CallerNumber
+	if ev.CallerNumber != "" && it.Fields[petition.FieldPhone] == "" {
+		it.Fields[petition.FieldPhone] = ev.CallerNumber
 	}
-	if ev.Agent != "" && it.Meta[metaAgent] == nil {
-		it.Meta[metaAgent] = ev.Agent
+	if ev.Agent != "" && it.Meta[callitem.MetaAgent] == nil {
+		it.Meta[callitem.MetaAgent] = ev.Agent
 	}
-	if ev.Queue != "" && it.Meta[metaQueue] == nil {
-		it.Meta[metaQueue] = ev.Queue
+	if ev.Queue != "" && it.Meta[callitem.MetaQueue] == nil {
+		it.Meta[callitem.MetaQueue] = ev.Queue
 	}
 }
 
@@ -354,7 +356,7 @@ func (j *joiner) send(ctx context.Context, e *entry) bool {
 			}
 			rc := &recentCall{
 				key: k, sourceID: e.it.SourceID, deadline: now.Add(j.keep),
-				name: e.it.Fields[fieldName], phone: e.it.Fields[fieldPhone],
+				name: e.it.Fields[petition.FieldName], phone: e.it.Fields[petition.FieldPhone],
 			}
 			j.recent[k] = rc
 			j.recQ.push(rc)
@@ -465,15 +467,15 @@ func (j *joiner) expireCall(ctx context.Context, c *ctiCall) bool {
 		}
 	}
 	e := &entry{it: &channels.Item{
-		Kind:       "cdr",
+		Kind:       callitem.Kind,
 		SourceID:   "cti:" + c.id + "#" + c.events[0].ID,
 		SourceRef:  "cti " + j.cfg.Path + " call " + c.id,
 		ReceivedAt: first,
-		Fields:     map[string]string{fieldName: "", fieldPhone: "", fieldContent: ""},
-		Meta:       map[string]any{metaUniqueID: c.id, metaCDRMissing: true},
+		Fields:     map[petition.Field]string{petition.FieldName: "", petition.FieldPhone: "", petition.FieldContent: ""},
+		Meta:       map[string]any{callitem.MetaUniqueID: c.id, callitem.MetaCDRMissing: true},
 	}}
 	if j.r.cfg.AreaCode != "" {
-		e.it.Fields[fieldAreaCode] = j.r.cfg.AreaCode
+		e.it.Fields[callitem.FieldAreaCode] = j.r.cfg.AreaCode
 	}
 	j.absorbCall(e, c)
 	orig, ok := j.r.putBlob(ctx, eventsJSON(c.events))
@@ -489,18 +491,18 @@ func (j *joiner) expireCall(ctx context.Context, c *ctiCall) bool {
 func (j *joiner) lateNote(ctx context.Context, rc *recentCall, ev *ctiEvent) (*entry, bool) {
 	j.r.log.Info("calllog: CTI note after its call's record; producing a follow-up record", "call_id", ev.CallID)
 	e := &entry{it: &channels.Item{
-		Kind:       "cdr",
+		Kind:       callitem.Kind,
 		SourceID:   rc.sourceID + "#note:" + ev.ID,
 		SourceRef:  "cti " + j.cfg.Path + " call " + ev.CallID,
 		ReceivedAt: ev.sortTime(),
-		Fields:     map[string]string{fieldName: rc.name, fieldPhone: rc.phone, fieldContent: ""},
-		Meta:       map[string]any{metaUniqueID: ev.CallID, metaLateNote: true, metaNoteFor: rc.sourceID},
+		Fields:     map[petition.Field]string{petition.FieldName: rc.name, petition.FieldPhone: rc.phone, petition.FieldContent: ""},
+		Meta:       map[string]any{callitem.MetaUniqueID: ev.CallID, callitem.MetaLateNote: true, callitem.MetaNoteFor: rc.sourceID},
 	}}
 	if rc.trackingNo != "" {
-		e.it.Fields[fieldFollowUpOf] = rc.trackingNo
+		e.it.Fields[callitem.FieldFollowUpOf] = rc.trackingNo
 	}
 	if j.r.cfg.AreaCode != "" {
-		e.it.Fields[fieldAreaCode] = j.r.cfg.AreaCode
+		e.it.Fields[callitem.FieldAreaCode] = j.r.cfg.AreaCode
 	}
 	j.absorb(e, ev)
 	orig, ok := j.r.putBlob(ctx, eventsJSON([]*ctiEvent{ev}))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/blob"
-	"github.com/court12368/petitiond/normalize/cdr"
+	"github.com/court12368/petitiond/channels/calllog/cdr"
 )
 
 // chunkBlob is the blob of one read's whole lines (originals: chunk).

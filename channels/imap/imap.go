@@ -1,7 +1,7 @@
 // Package imap is the e-mail letters channel: it takes letters from an IMAP
 // mailbox and hands each to the pipeline as an "rfc822" item whose original
-// is the raw message in the blob store. Parsing the message is left to
-// normalize (MailRecord).
+// is the raw message in the blob store. Parsing the message is left to the
+// decoder in channels/imap/decode.
 //
 // Every message in the mailbox is a pending letter. It is fetched with
 // BODY.PEEK[] (never marked \Seen), its literal streamed straight into the
@@ -47,8 +47,9 @@ const (
 	MetaRefused = "mail.refused"
 )
 
-// KindMail is the item kind of a letter (normalize.KindMail).
-const KindMail = "rfc822"
+// KindMail is the item kind of a letter: Original is the stored message,
+// read by package decode.
+const KindMail channels.Kind = "rfc822"
 
 // Channel is a running imap channel instance.
 type Channel struct {

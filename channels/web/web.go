@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,17 +38,16 @@ import (
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/mapping"
+	"github.com/court12368/petitiond/petition"
 )
 
-// Fields are the petition input fields a client may send.
-var Fields = []string{"name", "id_number", "phone", "email", "address", "subject", "content", "case_number", "court"}
-
-var knownField = func() map[string]bool {
-	m := map[string]bool{}
-	for _, f := range Fields {
-		m[f] = true
+// fieldList names the petition input fields a client may send, for errors.
+var fieldList = func() string {
+	var names []string
+	for _, f := range petition.InputFields {
+		names = append(names, string(f))
 	}
-	return m
+	return strings.Join(names, ", ")
 }()
 
 // Channel is a running web channel.
@@ -239,7 +239,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	item := &channels.Item{
-		Kind:          "fields",
+		Kind:          channels.KindFields,
 		ReceivedAt:    received,
 		Fields:        in.fields,
 		Original:      in.original,
@@ -340,7 +340,7 @@ func validKey(k string) bool {
 
 // input is a parsed submission.
 type input struct {
-	fields      map[string]string
+	fields      map[petition.Field]string
 	mapped      *mapping.Result
 	extra       map[string]any
 	original    blob.Ref
@@ -352,11 +352,11 @@ type input struct {
 // encoding (a retried multipart request has a new boundary).
 func (in *input) fingerprint() string {
 	h := sha256.New()
-	keys := make([]string, 0, len(in.fields))
+	keys := make([]petition.Field, 0, len(in.fields))
 	for k := range in.fields {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var n [8]byte
 	put := func(s string) { // length-prefixed, so no two inputs collide
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
@@ -364,7 +364,7 @@ func (in *input) fingerprint() string {
 		io.WriteString(h, s)
 	}
 	for _, k := range keys {
-		put(k)
+		put(string(k))
 		put(in.fields[k])
 	}
 	for _, a := range in.attachments {
@@ -380,7 +380,7 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 	if perr != nil {
 		return nil, 415, "Content-Type", fmt.Errorf("missing or malformed Content-Type; send application/json, application/x-www-form-urlencoded or multipart/form-data")
 	}
-	in = &input{fields: map[string]string{}, contentType: ct}
+	in = &input{fields: map[petition.Field]string{}, contentType: ct}
 	switch ct {
 	case "application/json", "application/x-www-form-urlencoded":
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, int64(c.cfg.MaxBodySize)))
@@ -441,7 +441,8 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 }
 
 func (c *Channel) setField(in *input, k string, v any) (string, error) {
-	if !knownField[k] {
+	f := petition.Field(k)
+	if !petition.IsInput(f) {
 		if c.cfg.AllowUnknownFields {
 			if in.extra == nil {
 				in.extra = map[string]any{}
@@ -449,7 +450,7 @@ func (c *Channel) setField(in *input, k string, v any) (string, error) {
 			in.extra[k] = v
 			return "", nil
 		}
-		return k, fmt.Errorf("unknown field %q (known: %s)", k, strings.Join(Fields, ", "))
+		return k, fmt.Errorf("unknown field %q (known: %s)", k, fieldList)
 	}
 	var s string
 	switch x := v.(type) {
@@ -462,10 +463,10 @@ func (c *Channel) setField(in *input, k string, v any) (string, error) {
 	default:
 		return k, fmt.Errorf("field %q must be a string", k)
 	}
-	if _, dup := in.fields[k]; dup {
+	if _, dup := in.fields[f]; dup {
 		return k, fmt.Errorf("field %q given twice", k)
 	}
-	in.fields[k] = s
+	in.fields[f] = s
 	return "", nil
 }
 

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/court12368/petitiond/normalize"
+	"github.com/court12368/petitiond/normalize/classify"
 	"github.com/court12368/petitiond/schema"
 )
 
@@ -74,4 +77,20 @@ func MustJSON(t testing.TB, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Normalizer returns a normalizer with the shipped classification rules, a
+// fixed petitioner-key secret and a fixed clock (2026-11-25 10:00 UTC), as
+// the golden records expect.
+func Normalizer(t testing.TB) *normalize.Normalizer {
+	t.Helper()
+	cls, err := classify.Compile(classify.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &normalize.Normalizer{
+		Classifier: cls,
+		KeySecret:  []byte("test-secret"),
+		Now:        func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) },
+	}
 }

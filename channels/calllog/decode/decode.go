@@ -1,4 +1,7 @@
-package normalize
+// Package decode reads the items of the calllog channel (calls, kind
+// callitem.Kind) into petition records. It registers itself with
+// normalize.Register; channels/all imports it.
+package decode
 
 import (
 	"fmt"
@@ -6,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/calllog/callitem"
+	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/normalize/phone"
 	"github.com/court12368/petitiond/normalize/text"
 	"github.com/court12368/petitiond/petition"
@@ -18,11 +23,13 @@ const (
 	CallSubjectLateNote = "12368热线来电（补充记录）"
 )
 
+func init() { normalize.Register(callitem.Kind, Call) }
+
 // LabelCallbackNeeded marks a missed or abandoned call: the centre calls
 // the petitioner back.
 const LabelCallbackNeeded = "callback_needed"
 
-// fromCall builds the record of a hotline call (Kind "cdr", made by the
+// Call builds the record of a hotline call (callitem.Kind, made by the
 // calllog channel from a parsed CDR line and CTI events):
 //
 //   - Fields: name (caller name), phone (caller number), content (the
@@ -39,26 +46,26 @@ const LabelCallbackNeeded = "callback_needed"
 // numbering plan does not know (an internal extension) is kept as its
 // digits. received_at is the call's start (the item's ReceivedAt). Missed
 // and abandoned calls get the label callback_needed.
-func (n *Normalizer) fromCall(ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
+func Call(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
 	f := it.Fields
-	if msg, bad := f["parse_error"]; bad {
+	if msg, bad := f[callitem.FieldParseError]; bad {
 		return nil, fmt.Errorf("unusable call-detail record: %s", msg)
 	}
 	for k, v := range f {
 		if !utf8.ValidString(v) {
-			return nil, invalid(k, "not valid UTF-8")
+			return nil, normalize.Invalid(k, "not valid UTF-8")
 		}
 	}
-	if lim := fieldLimits["content"]; utf8.RuneCountInString(f["content"]) > lim {
-		return nil, invalid("content", "longer than %d characters", lim)
+	if lim := petition.FieldLimit(petition.FieldContent); utf8.RuneCountInString(f[petition.FieldContent]) > lim {
+		return nil, normalize.Invalid(petition.FieldContent, "longer than %d characters", lim)
 	}
 	p := n.NewPetition(ch, it)
-	p.Petitioner.Name = callerName(f["name"])
-	setCallerPhone(p, f["phone"], f["area_code"])
-	p.Content = text.Clean(f["content"])
-	missed := metaBool(it.Meta, "call.missed")
+	p.Petitioner.Name = callerName(f[petition.FieldName])
+	setCallerPhone(p, f[petition.FieldPhone], f[callitem.FieldAreaCode])
+	p.Content = text.Clean(f[petition.FieldContent])
+	missed := metaBool(it.Meta, callitem.MetaMissed)
 	switch {
-	case metaBool(it.Meta, "call.late_note"):
+	case metaBool(it.Meta, callitem.MetaLateNote):
 		p.Subject = CallSubjectLateNote
 	case missed:
 		p.Subject = CallSubjectMissed
@@ -68,7 +75,7 @@ func (n *Normalizer) fromCall(ch petition.ChannelRef, it *channels.Item) (*petit
 	if missed {
 		p.Labels = append(p.Labels, LabelCallbackNeeded)
 	}
-	if fu := strings.TrimSpace(f["follow_up_of"]); fu != "" {
+	if fu := strings.TrimSpace(f[callitem.FieldFollowUpOf]); fu != "" {
 		p.FollowUpOf = fu
 	}
 	return p, nil
@@ -77,7 +84,7 @@ func (n *Normalizer) fromCall(ch petition.ChannelRef, it *channels.Item) (*petit
 // callerName cleans a caller id name: switches fill it with the number,
 // "anonymous" or "unknown" when the network gave none.
 func callerName(s string) string {
-	s = CleanLine(s)
+	s = normalize.CleanLine(s)
 	if s == "" || !hasLetter(s) {
 		return ""
 	}
@@ -85,9 +92,9 @@ func callerName(s string) string {
 	case "anonymous", "unknown", "unavailable", "private", "restricted", "withheld", "no caller id":
 		return ""
 	}
-	if utf8.RuneCountInString(s) > fieldLimits["name"] {
+	if utf8.RuneCountInString(s) > petition.FieldLimit(petition.FieldName) {
 		r := []rune(s)
-		s = string(r[:fieldLimits["name"]])
+		s = string(r[:petition.FieldLimit(petition.FieldName)])
 	}
 	return s
 }
@@ -107,13 +114,13 @@ func hasLetter(s string) bool {
 // numbers leave the phone empty. call.caller_kind tells which it was.
 func setCallerPhone(p *petition.Petition, raw, area string) {
 	raw = strings.TrimSpace(raw)
-	if raw == "" || len(raw) > fieldLimits["phone"] {
+	if raw == "" || len(raw) > petition.FieldLimit(petition.FieldPhone) {
 		return
 	}
 	num := phone.ParseIn(raw, area)
 	if num.Valid {
-		setPhone(p, num)
-		p.Meta["call.caller_kind"] = num.Kind
+		normalize.SetPhone(p, num)
+		p.Meta[callitem.MetaCallerKind] = num.Kind
 		return
 	}
 	var b strings.Builder
@@ -124,7 +131,7 @@ func setCallerPhone(p *petition.Petition, raw, area string) {
 	}
 	if d := strings.TrimPrefix(b.String(), "+"); d != "" && strings.Trim(d, "0") != "" {
 		p.Petitioner.Phone = b.String()
-		p.Meta["call.caller_kind"] = phone.KindUnknown
+		p.Meta[callitem.MetaCallerKind] = phone.KindUnknown
 	}
 }
 

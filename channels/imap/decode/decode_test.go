@@ -1,4 +1,4 @@
-package normalize_test
+package decode_test
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/imap"
+	"github.com/court12368/petitiond/channels/imap/decode"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/petition"
@@ -26,7 +28,7 @@ func mailSetup(t *testing.T) (*normalize.Normalizer, *blob.Dir) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &normalize.Normalizer{Blobs: store, Mail: normalize.MailRecord,
+	n := &normalize.Normalizer{Blobs: store,
 		Now: func() time.Time { return time.Date(2024, 3, 6, 0, 0, 0, 0, time.UTC) }}
 	return n, store
 }
@@ -39,7 +41,7 @@ func mailItem(t *testing.T, store blob.Store, raw string) *channels.Item {
 		t.Fatal(err)
 	}
 	return &channels.Item{
-		Kind: normalize.KindMail, SourceID: "m1@example.cn", SourceRef: "imap://petitions@127.0.0.1:143/INBOX;UIDVALIDITY=1/;UID=7",
+		Kind: imap.KindMail, SourceID: "m1@example.cn", SourceRef: "imap://petitions@127.0.0.1:143/INBOX;UIDVALIDITY=1/;UID=7",
 		ReceivedAt: time.Date(2024, 3, 5, 1, 31, 0, 0, time.UTC), Original: ref,
 		Meta: map[string]any{"mail.uid": uint32(7), "mail.mailbox": "INBOX", "mail.uidvalidity": uint32(1)},
 	}
@@ -125,8 +127,8 @@ func TestMailRecordErrors(t *testing.T) {
 	if err == nil || errors.Is(err, normalize.ErrNotPetition) {
 		t.Errorf("empty letter: err = %v, want an error (dead letter)", err)
 	}
-	it := &channels.Item{Kind: normalize.KindMail, SourceID: "big@example.cn",
-		Meta: map[string]any{normalize.MetaMailRefused: "message of 70000000 bytes exceeds max_message_size 67108864"}}
+	it := &channels.Item{Kind: imap.KindMail, SourceID: "big@example.cn",
+		Meta: map[string]any{imap.MetaRefused: "message of 70000000 bytes exceeds max_message_size 67108864"}}
 	if _, err := n.Normalize(mailCh, it); err == nil || !strings.Contains(err.Error(), "exceeds max_message_size") {
 		t.Errorf("refused letter: err = %v, want the reason", err)
 	}
@@ -145,7 +147,7 @@ func TestMailRecordReplyToAndFollowUps(t *testing.T) {
 	raw := crlf("Message-ID: <m1@example.cn>", "From: 网上信访平台 <noreply@portal.example>", "Reply-To: <Citizen@Example.CN>",
 		"Subject: 补充材料", "", "补充一份材料。")
 	it := mailItem(t, store, raw)
-	it.Meta[normalize.MetaMailThreadTrackingNo] = earlier
+	it.Meta[imap.MetaThreadTrackingNo] = earlier
 	ps, err := n.Normalize(mailCh, it)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func TestMailRecordReplyToAndFollowUps(t *testing.T) {
 	raw = crlf("Message-ID: <m2@example.cn>", "From: a@example.cn", "Subject: 受理编号 "+strings.ToLower(other)+" 的补充", "", "补充。")
 	it = mailItem(t, store, raw)
 	it.SourceID = "m2@example.cn"
-	it.Meta[normalize.MetaMailThreadTrackingNo] = earlier
+	it.Meta[imap.MetaThreadTrackingNo] = earlier
 	ps, err = n.Normalize(mailCh, it)
 	if err != nil {
 		t.Fatal(err)
@@ -175,14 +177,14 @@ func TestMailRecordReplyToAndFollowUps(t *testing.T) {
 func TestMailRecordHTMLAndTruncation(t *testing.T) {
 	n, store := mailSetup(t)
 	raw := crlf("Message-ID: <h@example.cn>", "From: a@example.cn", "Subject: html", "Content-Type: text/html; charset=utf-8", "",
-		"<html><body><p>"+strings.Repeat("很长的信。", normalize.MailTextLimit/5+100)+"</p></body></html>")
+		"<html><body><p>"+strings.Repeat("很长的信。", decode.TextLimit/5+100)+"</p></body></html>")
 	ps, err := n.Normalize(mailCh, mailItem(t, store, raw))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := ps[0]
-	if got := len([]rune(p.Content)); got > normalize.MailTextLimit || got < normalize.MailTextLimit-10 {
-		t.Errorf("content of %d characters, want about %d", got, normalize.MailTextLimit)
+	if got := len([]rune(p.Content)); got > decode.TextLimit || got < decode.TextLimit-10 {
+		t.Errorf("content of %d characters, want about %d", got, decode.TextLimit)
 	}
 	if p.Meta["mail.text_truncated"] != true || p.Meta["mail.text_from_html"] != true {
 		t.Errorf("meta %v", p.Meta)

@@ -1,4 +1,4 @@
-package normalize_test
+package decode_test
 
 import (
 	"encoding/json"
@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/calllog/callitem"
+	"github.com/court12368/petitiond/channels/calllog/decode"
 	tu "github.com/court12368/petitiond/internal/testutil"
-	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/petition"
 )
 
-func callItem(fields map[string]string, meta map[string]any) *channels.Item {
+func callItem(fields map[petition.Field]string, meta map[string]any) *channels.Item {
 	return &channels.Item{
-		Kind:       normalize.KindCall,
+		Kind:       callitem.Kind,
 		SourceID:   "1709255702.20/42",
 		SourceRef:  "/var/log/asterisk/cdr-csv/Master.csv:1234",
 		ReceivedAt: time.Date(2024, 3, 1, 9, 15, 2, 0, time.FixedZone("CST", 8*3600)),
@@ -25,7 +26,7 @@ func callItem(fields map[string]string, meta map[string]any) *channels.Item {
 
 func normalizeCall(t *testing.T, it *channels.Item) *petition.Petition {
 	t.Helper()
-	pets, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	pets, err := tu.Normalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err != nil {
 		t.Fatalf("Normalize: %v", err)
 	}
@@ -41,7 +42,7 @@ func normalizeCall(t *testing.T, it *channels.Item) *petition.Petition {
 }
 
 func TestCallAnswered(t *testing.T) {
-	it := callItem(map[string]string{"name": `张三`, "phone": "13912345678", "content": " 咨询案件进度，要求联系承办法官 "},
+	it := callItem(map[petition.Field]string{"name": `张三`, "phone": "13912345678", "content": " 咨询案件进度，要求联系承办法官 "},
 		map[string]any{"call.missed": false, "call.duration": 463, "call.billsec": 462, "call.disposition": "ANSWERED", "call.agent": "8001"})
 	p := normalizeCall(t, it)
 	if p.Petitioner.Phone != "+8613912345678" {
@@ -53,13 +54,13 @@ func TestCallAnswered(t *testing.T) {
 	if p.Content != "咨询案件进度，要求联系承办法官" {
 		t.Errorf("content = %q", p.Content)
 	}
-	if p.Subject != normalize.CallSubject {
+	if p.Subject != decode.CallSubject {
 		t.Errorf("subject = %q", p.Subject)
 	}
 	if want := time.Date(2024, 3, 1, 1, 15, 2, 0, time.UTC); !p.ReceivedAt.Equal(want) || p.ReceivedAt.Location() != time.UTC {
 		t.Errorf("received_at = %v, want %v (the call start, in UTC)", p.ReceivedAt, want)
 	}
-	if slices.Contains(p.Labels, normalize.LabelCallbackNeeded) {
+	if slices.Contains(p.Labels, decode.LabelCallbackNeeded) {
 		t.Errorf("answered call labelled %v", p.Labels)
 	}
 	if p.Meta["call.billsec"] != 462 || p.Meta["call.agent"] != "8001" || p.Meta["call.caller_kind"] != "mobile" {
@@ -77,12 +78,12 @@ func TestCallAnswered(t *testing.T) {
 }
 
 func TestCallMissed(t *testing.T) {
-	p := normalizeCall(t, callItem(map[string]string{"name": "13712345678", "phone": "13712345678", "content": ""},
+	p := normalizeCall(t, callItem(map[petition.Field]string{"name": "13712345678", "phone": "13712345678", "content": ""},
 		map[string]any{"call.missed": true, "call.disposition": "NO ANSWER"}))
-	if !slices.Contains(p.Labels, normalize.LabelCallbackNeeded) {
-		t.Errorf("labels = %v, want %s", p.Labels, normalize.LabelCallbackNeeded)
+	if !slices.Contains(p.Labels, decode.LabelCallbackNeeded) {
+		t.Errorf("labels = %v, want %s", p.Labels, decode.LabelCallbackNeeded)
 	}
-	if p.Subject != normalize.CallSubjectMissed {
+	if p.Subject != decode.CallSubjectMissed {
 		t.Errorf("subject = %q", p.Subject)
 	}
 	if p.Content != "" {
@@ -110,7 +111,7 @@ func TestCallPhones(t *testing.T) {
 		{"anonymous", "", "", ""},
 		{"", "", "", ""},
 	} {
-		f := map[string]string{"phone": tc.raw}
+		f := map[petition.Field]string{"phone": tc.raw}
 		if tc.area != "" {
 			f["area_code"] = tc.area
 		}
@@ -125,27 +126,27 @@ func TestCallPhones(t *testing.T) {
 }
 
 func TestCallParseErrorIsNotARecord(t *testing.T) {
-	it := callItem(map[string]string{"parse_error": "cdr: asterisk-csv: 3 columns, want 16 to 21"}, nil)
-	_, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	it := callItem(map[petition.Field]string{"parse_error": "cdr: asterisk-csv: 3 columns, want 16 to 21"}, nil)
+	_, err := tu.Normalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err == nil {
 		t.Fatal("a line that could not be parsed gave a record")
 	}
 }
 
 func TestCallLateNote(t *testing.T) {
-	p := normalizeCall(t, callItem(map[string]string{"phone": "13912345678", "content": "补充：当事人要求书面答复", "follow_up_of": "7K3M-Q9TX-2BHF"},
+	p := normalizeCall(t, callItem(map[petition.Field]string{"phone": "13912345678", "content": "补充：当事人要求书面答复", "follow_up_of": "7K3M-Q9TX-2BHF"},
 		map[string]any{"call.late_note": true}))
 	if p.FollowUpOf != "7K3M-Q9TX-2BHF" || !slices.Contains(p.Labels, "follow_up") {
 		t.Errorf("follow_up_of = %q, labels %v", p.FollowUpOf, p.Labels)
 	}
-	if p.Subject != normalize.CallSubjectLateNote {
+	if p.Subject != decode.CallSubjectLateNote {
 		t.Errorf("subject = %q", p.Subject)
 	}
 }
 
 func TestCallInvalidUTF8(t *testing.T) {
-	it := callItem(map[string]string{"name": "\xff\xfe"}, nil)
-	_, err := newNormalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
+	it := callItem(map[petition.Field]string{"name": "\xff\xfe"}, nil)
+	_, err := tu.Normalizer(t).Normalize(petition.ChannelRef{Name: "hotline", Type: "calllog"}, it)
 	if err == nil {
 		t.Fatal("invalid UTF-8 accepted")
 	}

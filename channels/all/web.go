@@ -1,0 +1,3 @@
+package all
+
+import _ "github.com/court12368/petitiond/channels/web" // HTTP submissions (item kind: fields)
