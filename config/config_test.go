@@ -179,6 +179,35 @@ func TestEnvAndSecretFiles(t *testing.T) {
 		`petitiond.yaml:11: channels[0].settings.address_file: reading secret`)
 }
 
+// TestEmptyEnv: an empty variable is not reported as unset (the operator
+// would look for a missing export), and ${VAR:-…} covers empty as in sh.
+func TestEmptyEnv(t *testing.T) {
+	t.Setenv("PD_TEST_EMPTY", "")
+	cfg, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      address: "${PD_TEST_EMPTY:-fallback}"
+      password: "${PD_TEST_EMPTY:-}"
+`)
+	if errs != nil {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	if s := cfg.Channels[0].Decoded.(*fakeSettings); s.Address != "fallback" || s.Password != "" {
+		t.Errorf("decoded %+v, want address fallback and an empty password", s)
+	}
+	_, errs = parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      password: ${PD_TEST_EMPTY}
+`)
+	wantErrors(t, errs, `petitiond.yaml:10: environment variable PD_TEST_EMPTY is set but empty`)
+	if strings.Contains(strings.Join(errs, "\n"), "not set") {
+		t.Errorf("an empty variable reported as not set: %v", errs)
+	}
+}
+
 func TestAliasesAndMergeKeys(t *testing.T) {
 	_, errs := parse(t, base+`x-common: &common
   address: a
