@@ -338,25 +338,31 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		}
 		before := len(d.errs)
 		d.decodeInto(settings, sc, p+".settings")
-		if len(d.errs) > before {
-			continue
-		}
+		decodeFailed := len(d.errs) > before
+		// Validate even when decoding reported errors (the rest of the
+		// settings is decoded), so that check lists every problem at once.
 		if v, ok := sc.(channels.Validator); ok {
 			if err := v.Validate(); err != nil {
 				line := at(p + ".settings")
 				if line == 0 {
 					line = ch.Line
 				}
-				var ie *channels.InvalidError
-				if asInvalid(err, &ie) && ie.Field != "" {
-					if l := at(p + ".settings." + ie.Field); l > 0 {
-						line = l
+				for _, err := range leafErrors(err) {
+					var ie *channels.InvalidError
+					if asInvalid(err, &ie) && ie.Field != "" {
+						l := line
+						if fl := at(p + ".settings." + ie.Field); fl > 0 {
+							l = fl
+						}
+						d.errorf(l, p+".settings."+ie.Field, "%s", ie.Reason)
+					} else {
+						d.errorf(line, p+".settings", "%v", err)
 					}
-					d.errorf(line, p+".settings."+ie.Field, "%s", ie.Reason)
-				} else {
-					d.errorf(line, p+".settings", "%v", err)
 				}
 			}
+		}
+		if decodeFailed {
+			continue
 		}
 		ch.Decoded = sc
 		ch.Raw = ch.Type + "\n"
@@ -384,6 +390,20 @@ func resolveAliases(n *yaml.Node) *yaml.Node {
 		c.Content[i] = resolveAliases(k)
 	}
 	return &c
+}
+
+// leafErrors lists the errors joined in err (errors.Join, as
+// channels.Problems returns them), or err alone.
+func leafErrors(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leafErrors(e)...)
+	}
+	return out
 }
 
 func asInvalid(err error, target **channels.InvalidError) bool {

@@ -24,10 +24,14 @@ type fakeSettings struct {
 }
 
 func (s *fakeSettings) Validate() error {
+	var p channels.Problems
 	if s.Port < 0 {
-		return &channels.InvalidError{Field: "port", Reason: "must not be negative"}
+		p.Add("port", "must not be negative")
 	}
-	return nil
+	if s.Inner.Deep == "forbidden" {
+		p.Add("inner.deep", "must not be %q", s.Inner.Deep)
+	}
+	return p.Err()
 }
 
 func registry() *channels.Registry {
@@ -206,6 +210,24 @@ func TestEmptyEnv(t *testing.T) {
 	if strings.Contains(strings.Join(errs, "\n"), "not set") {
 		t.Errorf("an empty variable reported as not set: %v", errs)
 	}
+}
+
+// TestEverySettingsProblem: check lists every invalid setting of a channel
+// at its own line, together with unknown keys, not only the first.
+func TestEverySettingsProblem(t *testing.T) {
+	_, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      port: -1
+      bogus: 1
+      inner:
+        deep: forbidden
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:11: channels[0].settings: unknown key "bogus"`,
+		`petitiond.yaml:10: channels[0].settings.port: must not be negative`,
+		`petitiond.yaml:13: channels[0].settings.inner.deep: must not be "forbidden"`)
 }
 
 func TestAliasesAndMergeKeys(t *testing.T) {

@@ -167,47 +167,50 @@ func (c *CTIConfig) withDefaults() {
 }
 
 // Validate implements channels.Validator. It does no I/O beyond loading
-// the time zone.
+// the time zone, and reports every problem, not only the first.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
-	}
+	var p channels.Problems
 	if c.CTI != nil {
 		c.CTI.withDefaults()
 	}
-	switch {
-	case strings.TrimSpace(c.Path) == "":
-		return bad("path", "required: the CDR file, or a glob")
-	case c.Mode != ModeTail && c.Mode != ModeExport:
-		return bad("mode", "%q: want tail or export", c.Mode)
-	case c.StartAt != "beginning" && c.StartAt != "end":
-		return bad("start_at", "%q: want beginning or end", c.StartAt)
-	case c.PollInterval.D() < time.Millisecond:
-		return bad("poll_interval", "must be at least 1ms")
-	case c.MaxLineSize < 1024:
-		return bad("max_line_size", "must be at least 1KiB")
-	case c.MaxLineSize > 64<<20:
-		return bad("max_line_size", "must be at most 64MiB")
-	case c.MaxInFlight < 1:
-		return bad("max_in_flight", "must be at least 1")
-	case c.CheckpointInterval.D() < time.Millisecond:
-		return bad("checkpoint_interval", "must be at least 1ms")
-	case c.Originals != OriginalsLine && c.Originals != OriginalsChunk:
-		return bad("originals", "%q: want line or chunk", c.Originals)
+	if strings.TrimSpace(c.Path) == "" {
+		p.Add("path", "required: the CDR file, or a glob")
+	} else if _, err := filepath.Match(c.Path, ""); err != nil {
+		p.Add("path", "bad glob pattern: %v", err)
 	}
-	if _, err := filepath.Match(c.Path, ""); err != nil {
-		return bad("path", "bad glob pattern: %v", err)
+	if c.Mode != ModeTail && c.Mode != ModeExport {
+		p.Add("mode", "%q: want tail or export", c.Mode)
+	}
+	if c.StartAt != "beginning" && c.StartAt != "end" {
+		p.Add("start_at", "%q: want beginning or end", c.StartAt)
+	} else if c.Mode == ModeExport && c.StartAt != "beginning" {
+		p.Add("start_at", "only used with mode: tail")
+	}
+	if c.PollInterval.D() < time.Millisecond {
+		p.Add("poll_interval", "must be at least 1ms")
+	}
+	if c.MaxLineSize < 1024 {
+		p.Add("max_line_size", "must be at least 1KiB")
+	} else if c.MaxLineSize > 64<<20 {
+		p.Add("max_line_size", "must be at most 64MiB")
+	}
+	if c.MaxInFlight < 1 {
+		p.Add("max_in_flight", "must be at least 1")
+	}
+	if c.CheckpointInterval.D() < time.Millisecond {
+		p.Add("checkpoint_interval", "must be at least 1ms")
+	}
+	if c.Originals != OriginalsLine && c.Originals != OriginalsChunk {
+		p.Add("originals", "%q: want line or chunk", c.Originals)
 	}
 	if strings.ContainsAny(c.AreaCode, "-+ ") || !allDigits(c.AreaCode) || len(c.AreaCode) > 4 {
-		return bad("area_code", "%q: want 2 to 4 digits without the trunk 0, e.g. 791", c.AreaCode)
-	}
-	if strings.HasPrefix(c.AreaCode, "0") {
-		return bad("area_code", "%q: give it without the trunk 0, e.g. 791", c.AreaCode)
+		p.Add("area_code", "%q: want 2 to 4 digits without the trunk 0, e.g. 791", c.AreaCode)
+	} else if strings.HasPrefix(c.AreaCode, "0") {
+		p.Add("area_code", "%q: give it without the trunk 0, e.g. 791", c.AreaCode)
 	}
 	if _, err := c.location(); err != nil {
-		return bad("timezone", "%v", err)
-	}
-	if _, err := c.parser(); err != nil {
+		p.Add("timezone", "%v", err)
+	} else if _, err := c.parser(); err != nil {
 		field := "format"
 		msg := err.Error()
 		switch {
@@ -216,35 +219,38 @@ func (c *Config) Validate() error {
 		case strings.Contains(msg, "mapping"):
 			field = "mapping"
 		}
-		return bad(field, "%s", strings.TrimPrefix(msg, "cdr: "))
+		p.Add(field, "%s", strings.TrimPrefix(msg, "cdr: "))
 	}
 	if c.Mode == ModeTail {
-		for field, v := range map[string]string{"processing_dir": c.ProcessingDir, "done_dir": c.DoneDir, "error_dir": c.ErrorDir} {
-			if v != "" {
-				return bad(field, "only used with mode: export")
+		for _, d := range []struct{ field, v string }{
+			{"processing_dir", c.ProcessingDir}, {"done_dir", c.DoneDir}, {"error_dir", c.ErrorDir},
+		} {
+			if d.v != "" {
+				p.Add(d.field, "only used with mode: export")
 			}
 		}
 	}
-	if c.Mode == ModeExport && c.StartAt != "beginning" {
-		return bad("start_at", "only used with mode: tail")
-	}
 	if t := c.CTI; t != nil {
-		switch {
-		case t.Listen == "":
-			return bad("cti.listen", "required: host:port of the webhook listener")
-		case !strings.HasPrefix(t.Path, "/"):
-			return bad("cti.path", "must start with /")
-		case t.Window.D() < time.Millisecond:
-			return bad("cti.window", "must be at least 1ms")
-		case t.Hold != HoldAnswered && t.Hold != HoldAll:
-			return bad("cti.hold", "%q: want answered or all", t.Hold)
-		case t.MaxPending < 1:
-			return bad("cti.max_pending", "must be at least 1")
-		case t.MaxBodySize < 1024:
-			return bad("cti.max_body_size", "must be at least 1KiB")
+		if t.Listen == "" {
+			p.Add("cti.listen", "required: host:port of the webhook listener")
+		}
+		if !strings.HasPrefix(t.Path, "/") {
+			p.Add("cti.path", "must start with /")
+		}
+		if t.Window.D() < time.Millisecond {
+			p.Add("cti.window", "must be at least 1ms")
+		}
+		if t.Hold != HoldAnswered && t.Hold != HoldAll {
+			p.Add("cti.hold", "%q: want answered or all", t.Hold)
+		}
+		if t.MaxPending < 1 {
+			p.Add("cti.max_pending", "must be at least 1")
+		}
+		if t.MaxBodySize < 1024 {
+			p.Add("cti.max_body_size", "must be at least 1KiB")
 		}
 	}
-	return nil
+	return p.Err()
 }
 
 func allDigits(s string) bool {

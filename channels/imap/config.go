@@ -2,7 +2,6 @@ package imap
 
 import (
 	_ "embed"
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -112,30 +111,28 @@ func NewConfig() *Config {
 	}
 }
 
-// Validate implements channels.Validator. It does no I/O.
+// Validate implements channels.Validator. It does no I/O, and reports
+// every problem, not only the first.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
-	}
+	var p channels.Problems
 	if c.Address == "" {
-		return bad("address", "required (host:port)")
-	}
-	if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
-		return bad("address", "want host:port, e.g. imap.example.org:993")
+		p.Add("address", "required (host:port)")
+	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
+		p.Add("address", "want host:port, e.g. imap.example.org:993")
 	}
 	switch c.TLS {
 	case TLSImplicit, TLSStart, TLSNone:
 	default:
-		return bad("tls", "must be tls, starttls or none, not %q", c.TLS)
+		p.Add("tls", "must be tls, starttls or none, not %q", c.TLS)
 	}
 	if c.TLS == TLSNone && (c.TLSCAFile != "" || c.InsecureSkipVerify || c.TLSServerName != "") {
-		return bad("tls", "tls_ca_file, tls_server_name and insecure_skip_verify need tls or starttls")
+		p.Add("tls", "tls_ca_file, tls_server_name and insecure_skip_verify need tls or starttls")
 	}
 	if c.Username == "" {
-		return bad("username", "required")
+		p.Add("username", "required")
 	}
 	if c.Password == "" {
-		return bad("password", "required (or password_file)")
+		p.Add("password", "required (or password_file)")
 	}
 	boxes := []struct{ field, name string }{
 		{"mailbox", c.Mailbox}, {"done_mailbox", c.DoneMailbox},
@@ -147,43 +144,52 @@ func (c *Config) Validate() error {
 	seen := map[string]string{}
 	for _, b := range boxes {
 		if strings.TrimSpace(b.name) == "" {
-			return bad(b.field, "required")
+			p.Add(b.field, "required")
+			continue
 		}
 		if strings.ContainsAny(b.name, "\r\n\x00*%") {
-			return bad(b.field, "invalid mailbox name")
+			p.Add(b.field, "invalid mailbox name")
+			continue
 		}
 		key := b.name
 		if strings.EqualFold(key, "INBOX") {
 			key = "INBOX"
 		}
 		if other, dup := seen[key]; dup {
-			return bad(b.field, "must differ from %s", other)
+			p.Add(b.field, "must differ from %s", other)
+			continue
 		}
 		seen[key] = b.field
 	}
-	switch {
-	case c.PollInterval.D() < time.Second:
-		return bad("poll_interval", "must be at least 1s")
-	case c.RetryInterval.D() < 100*time.Millisecond:
-		return bad("retry_interval", "must be at least 100ms")
-	case c.MaxMessageSize < 1024:
-		return bad("max_message_size", "must be at least 1KiB")
-	case c.BatchSize < 1 || c.BatchSize > 1000:
-		return bad("batch_size", "must be between 1 and 1000")
-	case c.MaxInFlight < c.BatchSize:
-		return bad("max_in_flight", "must be at least batch_size (%d)", c.BatchSize)
-	case c.Workers < 1 || c.Workers > 64:
-		return bad("workers", "must be between 1 and 64")
-	case c.ReconnectBackoffMin.D() <= 0:
-		return bad("reconnect_backoff_min", "must be positive")
-	case c.ReconnectBackoffMax < c.ReconnectBackoffMin:
-		return bad("reconnect_backoff_max", "must be at least reconnect_backoff_min")
-	case c.CommandTimeout.D() < time.Second:
-		return bad("command_timeout", "must be at least 1s")
-	case c.ThreadIndexSize < 0:
-		return bad("thread_index_size", "must not be negative")
+	if c.PollInterval.D() < time.Second {
+		p.Add("poll_interval", "must be at least 1s")
 	}
-	return nil
+	if c.RetryInterval.D() < 100*time.Millisecond {
+		p.Add("retry_interval", "must be at least 100ms")
+	}
+	if c.MaxMessageSize < 1024 {
+		p.Add("max_message_size", "must be at least 1KiB")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1000 {
+		p.Add("batch_size", "must be between 1 and 1000")
+	} else if c.MaxInFlight < c.BatchSize {
+		p.Add("max_in_flight", "must be at least batch_size (%d)", c.BatchSize)
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		p.Add("workers", "must be between 1 and 64")
+	}
+	if c.ReconnectBackoffMin.D() <= 0 {
+		p.Add("reconnect_backoff_min", "must be positive")
+	} else if c.ReconnectBackoffMax < c.ReconnectBackoffMin {
+		p.Add("reconnect_backoff_max", "must be at least reconnect_backoff_min")
+	}
+	if c.CommandTimeout.D() < time.Second {
+		p.Add("command_timeout", "must be at least 1s")
+	}
+	if c.ThreadIndexSize < 0 {
+		p.Add("thread_index_size", "must not be negative")
+	}
+	return p.Err()
 }
 
 //go:embed example.yaml

@@ -2,7 +2,6 @@ package web
 
 import (
 	_ "embed"
-	"fmt"
 	"strings"
 
 	"github.com/court12368/petitiond/channels"
@@ -73,32 +72,41 @@ func NewConfig() *Config {
 	}
 }
 
-// Validate implements channels.Validator.
+// Validate implements channels.Validator. It reports every problem, not
+// only the first.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	var p channels.Problems
+	if c.Listen == "" {
+		p.Add("listen", "required")
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		p.Add("path", "must start with /")
+	}
+	if c.MaxBodySize < 1024 {
+		p.Add("max_body_size", "must be at least 1KiB")
+	}
+	if c.MaxAttachmentSize < 1 {
+		p.Add("max_attachment_size", "must be positive")
+	}
+	if c.MaxRequestSize < c.MaxBodySize {
+		p.Add("max_request_size", "must be at least max_body_size")
+	}
+	if c.MaxAttachments < 0 {
+		p.Add("max_attachments", "must not be negative")
+	}
+	if c.RateLimit.PerSecond < 0 {
+		p.Add("rate_limit.per_second", "must not be negative")
+	}
+	if c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1 {
+		p.Add("rate_limit.burst", "must be at least 1 when per_second is set")
 	}
 	switch {
-	case c.Listen == "":
-		return bad("listen", "required")
-	case !strings.HasPrefix(c.Path, "/"):
-		return bad("path", "must start with /")
-	case c.MaxBodySize < 1024:
-		return bad("max_body_size", "must be at least 1KiB")
-	case c.MaxAttachmentSize < 1:
-		return bad("max_attachment_size", "must be positive")
-	case c.MaxRequestSize < c.MaxBodySize:
-		return bad("max_request_size", "must be at least max_body_size")
-	case c.MaxAttachments < 0:
-		return bad("max_attachments", "must not be negative")
-	case c.RateLimit.PerSecond < 0:
-		return bad("rate_limit", "per_second must not be negative")
-	case c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1:
-		return bad("rate_limit", "burst must be at least 1")
-	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
-		return bad("tls_cert_file", "set both tls_cert_file and tls_key_file")
+	case c.TLSCertFile != "" && c.TLSKeyFile == "":
+		p.Add("tls_cert_file", "set both tls_cert_file and tls_key_file")
+	case c.TLSKeyFile != "" && c.TLSCertFile == "":
+		p.Add("tls_key_file", "set both tls_cert_file and tls_key_file")
 	}
-	return nil
+	return p.Err()
 }
 
 //go:embed example.yaml

@@ -58,3 +58,31 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckListsEverySettingsProblem: check shows every invalid setting of
+// a channel, each at its line, not only the first one.
+func TestCheckListsEverySettingsProblem(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte(`kafka: {brokers: [x]}
+channels:
+  - name: w
+    type: web
+    settings:
+      path: petitions
+      max_body_size: 10
+      tls_key_file: /etc/key.pem
+`), 0o600)
+	code, _, errs := run("check", "-c", bad)
+	if code != 1 {
+		t.Fatalf("check bad: exit %d, want 1", code)
+	}
+	for _, want := range []string{
+		bad + ":6: channels[0].settings.path: must start with /",
+		bad + ":7: channels[0].settings.max_body_size: must be at least 1KiB",
+		bad + ":8: channels[0].settings.tls_key_file: set both",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errs)
+		}
+	}
+}
