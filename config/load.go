@@ -127,6 +127,7 @@ type fieldInfo struct {
 	name  string
 	typ   reflect.Type
 	index []int
+	tag   reflect.StructTag // desc and enum document the key (schema.go)
 }
 
 // fields lists the YAML keys of a struct type, following ",inline".
@@ -156,7 +157,7 @@ func fields(t reflect.Type) map[string]fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		out[name] = fieldInfo{name: name, typ: f.Type, index: []int{i}}
+		out[name] = fieldInfo{name: name, typ: f.Type, index: []int{i}, tag: f.Tag}
 	}
 	return out
 }

@@ -39,88 +39,88 @@ const (
 type Config struct {
 	// Path is the CDR file or a glob of files (tail), or a glob or folder
 	// of exported files (export).
-	Path string `yaml:"path"`
+	Path string `yaml:"path" desc:"tail: the CDR file or a glob of files (each match followed); export: a glob such as /srv/cdr-inbox/*.csv, or the folder"`
 	// Format is one of the normalize/cdr formats: asterisk-csv,
 	// asterisk-custom, freeswitch-csv, freeswitch-json, csv, jsonl.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" desc:"CDR format: asterisk-csv (cdr_csv Master.csv), asterisk-custom (cdr_custom default template), freeswitch-csv (mod_cdr_csv example template), freeswitch-json (mod_json_cdr), csv and jsonl (any vendor's layout, described by mapping)" enum:"asterisk-csv,asterisk-custom,freeswitch-csv,freeswitch-json,csv,jsonl"`
 	// Mode is tail or export.
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" desc:"tail: follow growing files across rotation with a saved offset; export: take whole files dropped into a folder" enum:"tail,export"`
 	// Encoding of the files: utf-8 or gb18030 (gbk and gb2312 are read as
 	// gb18030, their superset).
-	Encoding string `yaml:"encoding"`
+	Encoding string `yaml:"encoding" desc:"encoding of the files; gbk and gb2312 are read as gb18030, their superset" enum:"utf-8,utf8,gb18030,gbk,gb2312"`
 	// Timezone of CDR times that carry no zone (IANA name).
-	Timezone string `yaml:"timezone"`
+	Timezone string `yaml:"timezone" desc:"IANA zone of CDR times that carry none"`
 	// GMT says the CDR times are UTC (Asterisk cdr.conf usegmtime=yes).
-	GMT bool `yaml:"gmt"`
+	GMT bool `yaml:"gmt" desc:"the CDR times are UTC (Asterisk cdr.conf usegmtime=yes)"`
 	// AreaCode is the local area code without the trunk 0 ("791" for
 	// Nanchang), applied to 7- and 8-digit caller numbers that come
 	// without one.
-	AreaCode string `yaml:"area_code"`
+	AreaCode string `yaml:"area_code" desc:"local area code without the trunk 0 (791 for Nanchang), given to 7- and 8-digit caller numbers that come without one; empty: none"`
 	// Mapping describes a vendor's layout for the formats csv and jsonl
 	// (see normalize/cdr.Mapping).
-	Mapping *cdr.Mapping `yaml:"mapping"`
+	Mapping *cdr.Mapping `yaml:"mapping" desc:"the vendor's layout for the formats csv and jsonl: columns or header, fields, time_layout, comma, dispositions (see the channel's README)"`
 
 	// PollInterval is how often files are checked for growth, rotation
 	// and new arrivals when there is nothing to read.
-	PollInterval units.Duration `yaml:"poll_interval"`
+	PollInterval units.Duration `yaml:"poll_interval" desc:"how often files are checked for growth, rotation and new arrivals when there is nothing to read"`
 	// StartAt is where tailing starts in a file seen for the first time:
 	// beginning or end.
-	StartAt string `yaml:"start_at"`
+	StartAt string `yaml:"start_at" desc:"tail: where reading starts in a file seen at the very first start (no saved offset); files that appear later are read from their beginning" enum:"beginning,end"`
 	// RotateWait is how long a rotated (renamed or deleted) file is still
 	// read after it stopped growing, before its last line is taken even
 	// without a newline and the file is let go.
-	RotateWait units.Duration `yaml:"rotate_wait"`
+	RotateWait units.Duration `yaml:"rotate_wait" desc:"tail: how long a rotated (renamed or deleted) file is still read after it stopped growing, before its last line is taken even without a newline"`
 	// MaxLineSize bounds one CDR line; longer lines are dead-lettered
 	// (their first max_line_size bytes kept as the original).
-	MaxLineSize units.ByteSize `yaml:"max_line_size"`
+	MaxLineSize units.ByteSize `yaml:"max_line_size" desc:"longest CDR line; longer lines are dead-lettered with their first max_line_size bytes kept as the original"`
 	// MaxInFlight bounds the items submitted and not yet acknowledged.
-	MaxInFlight int `yaml:"max_in_flight"`
+	MaxInFlight int `yaml:"max_in_flight" desc:"this channel's lines submitted and not yet acknowledged"`
 	// CheckpointInterval is how often the offsets are saved.
-	CheckpointInterval units.Duration `yaml:"checkpoint_interval"`
+	CheckpointInterval units.Duration `yaml:"checkpoint_interval" desc:"how often the offsets are saved (only over lines whose records were acknowledged)"`
 	// RetryBackoff is the wait before an item whose delivery failed is
 	// submitted again.
-	RetryBackoff units.Duration `yaml:"retry_backoff"`
+	RetryBackoff units.Duration `yaml:"retry_backoff" desc:"wait before a line whose record Kafka failed is submitted again"`
 	// Originals is line or chunk (see the constants).
-	Originals string `yaml:"originals"`
+	Originals string `yaml:"originals" desc:"line: every CDR line stored as its own blob; chunk: the whole lines of one read (up to 128 KiB) stored as one blob, the record naming the line's byte range" enum:"line,chunk"`
 
 	// MinAge (export) is how long a file must not have been modified
 	// before it is claimed.
-	MinAge units.Duration `yaml:"min_age"`
+	MinAge units.Duration `yaml:"min_age" desc:"export: how long a file must not have been modified before it is claimed"`
 	// ProcessingDir (export) receives the files this instance claimed;
 	// default <folder>/processing/<channel name>.
-	ProcessingDir string `yaml:"processing_dir"`
+	ProcessingDir string `yaml:"processing_dir" desc:"export: where this instance's claimed files are; default <folder>/processing/<channel name>"`
 	// DoneDir (export) receives files whose every line was delivered;
 	// default <folder>/done.
-	DoneDir string `yaml:"done_dir"`
+	DoneDir string `yaml:"done_dir" desc:"export: where files whose every line was delivered are moved; default <folder>/done"`
 	// ErrorDir (export) receives files with lines that went to the
 	// dead-letter topic; default <folder>/error.
-	ErrorDir string `yaml:"error_dir"`
+	ErrorDir string `yaml:"error_dir" desc:"export: where files with lines that went to the dead-letter topic are moved; default <folder>/error"`
 
 	// CTI, when set, receives the call centre's CTI events by webhook and
 	// joins their notes to the CDRs by call id.
-	CTI *CTIConfig `yaml:"cti"`
+	CTI *CTIConfig `yaml:"cti" desc:"a webhook for the call centre's CTI events, whose notes are joined to the CDR lines by call id"`
 }
 
 // CTIConfig configures the CTI webhook and the join.
 type CTIConfig struct {
 	// Listen is the address of the webhook's HTTP listener.
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" desc:"host:port of the webhook's HTTP listener (required with cti)"`
 	// Path is where events are POSTed.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" desc:"URL path CTI events are POSTed to (JSON); default /cti"`
 	// Window is how long a CDR line waits for its note, and a note for
 	// its CDR line.
-	Window units.Duration `yaml:"window"`
+	Window units.Duration `yaml:"window" desc:"how long a CDR line waits for its note, and a note for its CDR line; default 2m"`
 	// Hold says which calls wait for a note: answered (missed calls are
 	// produced at once) or all.
-	Hold string `yaml:"hold"`
+	Hold string `yaml:"hold" desc:"which calls wait for a note: answered (missed calls are produced at once) or all; default answered" enum:"answered,all"`
 	// MaxPending bounds the CDR lines and the calls with CTI events
 	// waiting for each other; beyond it the oldest is released early.
-	MaxPending int `yaml:"max_pending"`
+	MaxPending int `yaml:"max_pending" desc:"most CDR lines (and calls with CTI events) waiting for each other; beyond it the oldest is released early. Default 10000"`
 	// MaxBodySize bounds one webhook request.
-	MaxBodySize units.ByteSize `yaml:"max_body_size"`
+	MaxBodySize units.ByteSize `yaml:"max_body_size" desc:"largest webhook request (413 above); default 1MiB"`
 	// AuthToken, when set, is the bearer token the CTI must send (use
 	// auth_token_file or ${ENV} to keep it out of the file).
-	AuthToken string `yaml:"auth_token"`
+	AuthToken string `yaml:"auth_token" desc:"bearer token the CTI must send; use auth_token_file or ${ENV}"`
 }
 
 // Hold values.
