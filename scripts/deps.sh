@@ -10,7 +10,7 @@ set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# Debian packages the tests use (DESIGN.md §7). tesseract-ocr, tesseract-ocr-chi-sim
+# Debian packages the tests use (docs/architecture.md). tesseract-ocr, tesseract-ocr-chi-sim
 # and fonts-noto-cjk join them with the scan channel.
 PACKAGES=(kcat dovecot-imapd)
 # Needed by scripts/kafka.sh and scripts/dovecot.sh; listed here with the command

@@ -3,7 +3,7 @@
 //
 // The categories are the functions of the 12368 litigation service
 // hotline of the people's courts and the lanes of the public opinion
-// centre (DESIGN §6): 诉讼咨询 consultation, 案件查询 case_query, 联系法官
+// centre (docs/domain.md, "Categories"): 诉讼咨询 consultation, 案件查询 case_query, 联系法官
 // contact_judge, 投诉举报 complaint, 意见建议 suggestion, and the centre's
 // own lanes 有案不立/立案难 filing_refusal (followed daily) and 执行难
 // enforcement; everything else is other.
@@ -65,7 +65,8 @@ const (
 
 var categories = []string{Consultation, CaseQuery, ContactJudge, Complaint, Suggestion, FilingRefusal, Enforcement, Other}
 
-// Categories lists every category in the order of DESIGN §3.
+// Categories lists every category in the order of the petition record
+// contract (docs/record.md).
 func Categories() []string { return slices.Clone(categories) }
 
 // Priorities.
