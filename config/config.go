@@ -17,15 +17,15 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Kafka     Kafka     `yaml:"kafka"`
-	Blobs     Blobs     `yaml:"blobs"`
-	State     State     `yaml:"state"`
-	Pipeline  Pipeline  `yaml:"pipeline"`
-	Normalize Normalize `yaml:"normalize"`
-	Routes    Routes    `yaml:"routes"`
-	Channels  []Channel `yaml:"channels"`
-	Admin     Admin     `yaml:"admin"`
-	Log       Log       `yaml:"log"`
+	Kafka     Kafka     `yaml:"kafka" desc:"where records go: a real Kafka cluster (brokers) or the embedded evaluation broker"`
+	Blobs     Blobs     `yaml:"blobs" desc:"the content-addressed store of originals and attachments, referenced from the records"`
+	State     State     `yaml:"state" desc:"where channels keep their state: offsets, idempotency replies, indexes"`
+	Pipeline  Pipeline  `yaml:"pipeline" desc:"bounds on the items in flight, and on the drain at shutdown"`
+	Normalize Normalize `yaml:"normalize" desc:"how records are cleaned: classification rules and the repeat-petition memory"`
+	Routes    Routes    `yaml:"routes" desc:"which topic (and key) each record goes to, and the dead-letter topic"`
+	Channels  []Channel `yaml:"channels" desc:"the channel instances: each takes petitions from one source (petitiond channels lists the types)"`
+	Admin     Admin     `yaml:"admin" desc:"the operations listener: /metrics, /healthz, /readyz"`
+	Log       Log       `yaml:"log" desc:"logging: structured, never personal data"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
@@ -36,106 +36,106 @@ type Config struct {
 // Kafka says where records go.
 type Kafka struct {
 	// Brokers are the bootstrap addresses of a real cluster.
-	Brokers []string `yaml:"brokers"`
+	Brokers []string `yaml:"brokers" desc:"bootstrap addresses (host:port) of a real Kafka cluster; exclusive with embedded"`
 	// Embedded starts an in-process, single-node Kafka-compatible broker
 	// for evaluation when Brokers is empty.
-	Embedded *Embedded `yaml:"embedded"`
-	ClientID string    `yaml:"client_id"`
+	Embedded *Embedded `yaml:"embedded" desc:"start the in-process, single-node Kafka-compatible broker (franz-go kfake) instead of using brokers: for evaluation only, no replication"`
+	ClientID string    `yaml:"client_id" desc:"Kafka client id of the producer"`
 	// CreateTopics creates the route topics when they are missing.
-	CreateTopics *bool `yaml:"create_topics"`
+	CreateTopics *bool `yaml:"create_topics" desc:"create the route and dead-letter topics at start and on reload when they are missing (default true)"`
 	// Partitions and ReplicationFactor for created topics; -1 means the
 	// broker's default.
-	Partitions        int `yaml:"partitions"`
-	ReplicationFactor int `yaml:"replication_factor"`
+	Partitions        int `yaml:"partitions" desc:"partitions of the topics petitiond creates; 0 or -1 means the broker's default"`
+	ReplicationFactor int `yaml:"replication_factor" desc:"replication factor of the topics petitiond creates; -1 means the broker's default"`
 	// BatchSize and BatchTimeout bound how long a record waits to be sent.
-	BatchSize    int      `yaml:"batch_size"`
-	BatchTimeout Duration `yaml:"batch_timeout"`
+	BatchSize    int      `yaml:"batch_size" desc:"most records sent in one produce request to a partition"`
+	BatchTimeout Duration `yaml:"batch_timeout" desc:"how long a record may wait for its batch to fill before the batch is sent"`
 	// WriteTimeout bounds one produce attempt; MaxAttempts bounds retries.
-	WriteTimeout Duration `yaml:"write_timeout"`
-	MaxAttempts  int      `yaml:"max_attempts"`
+	WriteTimeout Duration `yaml:"write_timeout" desc:"bounds one produce attempt: sending the batch and reading Kafka's acknowledgement"`
+	MaxAttempts  int      `yaml:"max_attempts" desc:"produce attempts before a record fails; the item then stays with its source, which retries it"`
 	// Compression: none, gzip, snappy, lz4, zstd.
-	Compression string `yaml:"compression"`
+	Compression string `yaml:"compression" desc:"codec that compresses produced batches" enum:"none,gzip,snappy,lz4,zstd"`
 }
 
 // Embedded is the in-process evaluation broker.
 type Embedded struct {
-	Listen     string `yaml:"listen"`
-	DataDir    string `yaml:"data_dir"`
-	Partitions int    `yaml:"partitions"`
+	Listen     string `yaml:"listen" desc:"host:port the embedded broker listens on (127.0.0.1:9092 when empty); Kafka clients such as kcat connect here"`
+	DataDir    string `yaml:"data_dir" desc:"where the embedded broker keeps its data, written synchronously (./var/kafka when empty)"`
+	Partitions int    `yaml:"partitions" desc:"partitions of the topics the embedded broker creates (3 when 0)"`
 }
 
 // Blobs is the content-addressed store for originals and attachments.
 type Blobs struct {
-	Dir string `yaml:"dir"`
+	Dir string `yaml:"dir" desc:"directory of the store: a blob is <dir>/<first two hex digits>/<sha256>"`
 	// BaseURI, when set, is how downstream systems reach the blobs
 	// (e.g. an HTTP server over Dir); default file:// URIs.
-	BaseURI string `yaml:"base_uri"`
+	BaseURI string `yaml:"base_uri" desc:"how downstream systems reach the blobs, e.g. https://blobs.court.example/ (the record's uri is this plus <aa>/<sha256>); empty: file:// paths"`
 	// Sync makes every blob durable (fsync, batched) before the item it
 	// belongs to goes on; default true. Turn off only for tests and
 	// benchmarks.
-	Sync *bool `yaml:"sync"`
+	Sync *bool `yaml:"sync" desc:"fsync every blob (and its directory entry) before its item goes on (default true); turn off only for tests and benchmarks"`
 }
 
 // State is where channels keep offsets and idempotency keys.
 type State struct {
-	Dir string `yaml:"dir"`
+	Dir string `yaml:"dir" desc:"directory of per-channel state (<dir>/channels/<name>/) and of the repeat-petition memory"`
 }
 
 // Pipeline bounds the work in flight.
 type Pipeline struct {
 	// MaxInFlight bounds items taken but not yet acknowledged.
-	MaxInFlight int `yaml:"max_in_flight"`
+	MaxInFlight int `yaml:"max_in_flight" desc:"items taken from all channels and not yet acknowledged; beyond it channels slow down (backpressure)"`
 	// DrainTimeout bounds how long shutdown waits for in-flight items.
-	DrainTimeout Duration `yaml:"drain_timeout"`
+	DrainTimeout Duration `yaml:"drain_timeout" desc:"how long shutdown (and removing a channel on reload) waits for in-flight items to be acknowledged"`
 }
 
 // Normalize configures record cleaning and classification.
 type Normalize struct {
 	// Classify holds classification rules; see normalize/classify.
-	Classify classify.Config `yaml:"classify"`
+	Classify classify.Config `yaml:"classify" desc:"classification rules (category, labels, priority); the operator's run before the shipped defaults"`
 	// Repeats configures repeat-petition detection.
-	Repeats Repeats `yaml:"repeats"`
+	Repeats Repeats `yaml:"repeats" desc:"the memory of which petitioner raised which case, to label repeat petitions"`
 }
 
 // Repeats configures the local memory of petitioners and cases.
 type Repeats struct {
-	Enabled *bool `yaml:"enabled"`
+	Enabled *bool `yaml:"enabled" desc:"label repeat petitions (default true)"`
 	// MaxEntries bounds the memory (least recently seen forgotten first).
-	MaxEntries int `yaml:"max_entries"`
+	MaxEntries int `yaml:"max_entries" desc:"most (petitioner, case) pairs remembered; the least recently seen are forgotten first"`
 	// Key is the secret of the petitioner pseudonym (HMAC); use key_file
 	// or ${ENV}. Without it a random key is kept in the state dir.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" desc:"secret of the HMAC that makes the petitioner key (a pseudonym); use key_file or ${ENV}. Empty: a random key kept in state.dir"`
 }
 
 // Routes choose topics and keys.
 type Routes struct {
-	DefaultTopic    string `yaml:"default_topic"`
-	DeadLetterTopic string `yaml:"dead_letter_topic"`
-	Rules           []Rule `yaml:"rules"`
+	DefaultTopic    string `yaml:"default_topic" desc:"topic of records that match no rule"`
+	DeadLetterTopic string `yaml:"dead_letter_topic" desc:"topic of items that could not be made into records (petition.deadletter.v1)"`
+	Rules           []Rule `yaml:"rules" desc:"routing rules, evaluated in order: the first match decides unless it says continue"`
 }
 
 // Rule sends records matching When to Topic, keyed by Key.
 type Rule struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" desc:"names the rule in errors and logs"`
 	// When is an expression over the record (expr-lang), e.g.
 	// category == "filing_refusal".
-	When  string `yaml:"when"`
-	Topic string `yaml:"topic"`
+	When  string `yaml:"when" desc:"expr-lang expression over the record with its JSON field names, e.g. category == 'filing_refusal'"`
+	Topic string `yaml:"topic" desc:"topic of the records the rule matches"`
 	// Key is an expression giving the Kafka key; default the record id.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" desc:"expr-lang expression giving the Kafka key; default the record id"`
 	// Continue also evaluates later rules (a record may go to several
 	// topics); by default the first matching rule wins.
-	Continue bool `yaml:"continue"`
+	Continue bool `yaml:"continue" desc:"go on to later rules after a match, so a record may go to several topics"`
 }
 
 // Channel is one channel instance.
 type Channel struct {
-	Name     string    `yaml:"name"`
-	Type     string    `yaml:"type"`
-	Settings yaml.Node `yaml:"settings"`
+	Name     string    `yaml:"name" desc:"unique name of this channel instance: lower-case letters, digits, dot, underscore, hyphen. It is part of every petition id: renaming a channel changes the ids of what it reads again"`
+	Type     string    `yaml:"type" desc:"channel type (petitiond channels lists them)"`
+	Settings yaml.Node `yaml:"settings" desc:"the channel type's settings; petitiond example TYPE prints them commented"`
 	// Mapping maps a foreign input shape to petition fields (see package
 	// mapping); channels that take structured input apply it.
-	Mapping mapping.Spec `yaml:"mapping"`
+	Mapping mapping.Spec `yaml:"mapping" desc:"maps a foreign input shape (a partner's JSON or form) to petition fields: target -> rule; for channels with structured input (web; calllog has settings.mapping instead)"`
 	// Mapper is Mapping compiled, nil without a mapping.
 	Mapper *mapping.Mapper `yaml:"-"`
 	// Decoded is the channel type's config struct, filled from Settings.
@@ -149,16 +149,16 @@ type Channel struct {
 
 // Admin is the operations listener.
 type Admin struct {
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" desc:"host:port of the operations listener (/metrics, /healthz, /readyz); empty: none. Keep it private"`
 	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
 	// listener private).
-	Pprof bool `yaml:"pprof"`
+	Pprof bool `yaml:"pprof" desc:"serve Go's profiler under /debug/pprof/ on the admin listener"`
 }
 
 // Log configures logging.
 type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json
+	Level  string `yaml:"level" desc:"least severe level logged" enum:"debug,info,warn,error"` // debug, info, warn, error
+	Format string `yaml:"format" desc:"log line format" enum:"text,json"`                      // text, json
 }
 
 // Defaults returns a config with every default filled in.
@@ -338,25 +338,31 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		}
 		before := len(d.errs)
 		d.decodeInto(settings, sc, p+".settings")
-		if len(d.errs) > before {
-			continue
-		}
+		decodeFailed := len(d.errs) > before
+		// Validate even when decoding reported errors (the rest of the
+		// settings is decoded), so that check lists every problem at once.
 		if v, ok := sc.(channels.Validator); ok {
 			if err := v.Validate(); err != nil {
 				line := at(p + ".settings")
 				if line == 0 {
 					line = ch.Line
 				}
-				var ie *channels.InvalidError
-				if asInvalid(err, &ie) && ie.Field != "" {
-					if l := at(p + ".settings." + ie.Field); l > 0 {
-						line = l
+				for _, err := range leafErrors(err) {
+					var ie *channels.InvalidError
+					if asInvalid(err, &ie) && ie.Field != "" {
+						l := line
+						if fl := at(p + ".settings." + ie.Field); fl > 0 {
+							l = fl
+						}
+						d.errorf(l, p+".settings."+ie.Field, "%s", ie.Reason)
+					} else {
+						d.errorf(line, p+".settings", "%v", err)
 					}
-					d.errorf(line, p+".settings."+ie.Field, "%s", ie.Reason)
-				} else {
-					d.errorf(line, p+".settings", "%v", err)
 				}
 			}
+		}
+		if decodeFailed {
+			continue
 		}
 		ch.Decoded = sc
 		ch.Raw = ch.Type + "\n"
@@ -384,6 +390,20 @@ func resolveAliases(n *yaml.Node) *yaml.Node {
 		c.Content[i] = resolveAliases(k)
 	}
 	return &c
+}
+
+// leafErrors lists the errors joined in err (errors.Join, as
+// channels.Problems returns them), or err alone.
+func leafErrors(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leafErrors(e)...)
+	}
+	return out
 }
 
 func asInvalid(err error, target **channels.InvalidError) bool {

@@ -24,10 +24,14 @@ type fakeSettings struct {
 }
 
 func (s *fakeSettings) Validate() error {
+	var p channels.Problems
 	if s.Port < 0 {
-		return &channels.InvalidError{Field: "port", Reason: "must not be negative"}
+		p.Add("port", "must not be negative")
 	}
-	return nil
+	if s.Inner.Deep == "forbidden" {
+		p.Add("inner.deep", "must not be %q", s.Inner.Deep)
+	}
+	return p.Err()
 }
 
 func registry() *channels.Registry {
@@ -177,6 +181,53 @@ func TestEnvAndSecretFiles(t *testing.T) {
 	wantErrors(t, errs,
 		`petitiond.yaml:10: environment variable PD_TEST_NOT_SET is not set`,
 		`petitiond.yaml:11: channels[0].settings.address_file: reading secret`)
+}
+
+// TestEmptyEnv: an empty variable is not reported as unset (the operator
+// would look for a missing export), and ${VAR:-…} covers empty as in sh.
+func TestEmptyEnv(t *testing.T) {
+	t.Setenv("PD_TEST_EMPTY", "")
+	cfg, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      address: "${PD_TEST_EMPTY:-fallback}"
+      password: "${PD_TEST_EMPTY:-}"
+`)
+	if errs != nil {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	if s := cfg.Channels[0].Decoded.(*fakeSettings); s.Address != "fallback" || s.Password != "" {
+		t.Errorf("decoded %+v, want address fallback and an empty password", s)
+	}
+	_, errs = parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      password: ${PD_TEST_EMPTY}
+`)
+	wantErrors(t, errs, `petitiond.yaml:10: environment variable PD_TEST_EMPTY is set but empty`)
+	if strings.Contains(strings.Join(errs, "\n"), "not set") {
+		t.Errorf("an empty variable reported as not set: %v", errs)
+	}
+}
+
+// TestEverySettingsProblem: check lists every invalid setting of a channel
+// at its own line, together with unknown keys, not only the first.
+func TestEverySettingsProblem(t *testing.T) {
+	_, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      port: -1
+      bogus: 1
+      inner:
+        deep: forbidden
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:11: channels[0].settings: unknown key "bogus"`,
+		`petitiond.yaml:10: channels[0].settings.port: must not be negative`,
+		`petitiond.yaml:13: channels[0].settings.inner.deep: must not be "forbidden"`)
 }
 
 func TestAliasesAndMergeKeys(t *testing.T) {

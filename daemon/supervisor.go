@@ -22,7 +22,8 @@ type running struct {
 
 // supervise runs ch until ctx is done, restarting it with exponential
 // backoff (1s … 1m) when Run fails or panics. One channel's failure never
-// takes another down.
+// takes another down. log is the channel's logger: it already carries the
+// channel attribute, so the lines here do not add it again.
 func supervise(ctx context.Context, log *slog.Logger, name string, ch channels.Channel, sink channels.Sink, m *engine.Metrics) {
 	backoff := time.Second
 	for {
@@ -30,7 +31,7 @@ func supervise(ctx context.Context, log *slog.Logger, name string, ch channels.C
 		err := runOnce(ctx, ch, sink)
 		if ctx.Err() != nil {
 			if err != nil {
-				log.Warn("channel stopped with error", "channel", name, "err", err)
+				log.Warn("channel stopped with error", "err", err)
 			}
 			return
 		}
@@ -41,7 +42,7 @@ func supervise(ctx context.Context, log *slog.Logger, name string, ch channels.C
 			backoff = time.Second
 		}
 		m.Restarts.WithLabelValues(name).Inc()
-		log.Error("channel failed; restarting", "channel", name, "err", err, "backoff", backoff)
+		log.Error("channel failed; restarting", "err", err, "backoff", backoff)
 		select {
 		case <-ctx.Done():
 			return

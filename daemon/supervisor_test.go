@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -68,7 +70,8 @@ channels:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logs lockedBuffer
+	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,4 +90,37 @@ channels:
 	if !strings.Contains(string(b), `petitiond_channel_restarts_total{channel="flaky-one"} 2`) {
 		t.Errorf("restarts not counted")
 	}
+	// The channel's logger carries its name; the supervisor must not add
+	// it a second time.
+	restarts := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "channel failed; restarting") {
+			continue
+		}
+		restarts++
+		if n := strings.Count(line, "channel=flaky-one"); n != 1 {
+			t.Errorf("channel attribute %d times in %q, want once", n, line)
+		}
+	}
+	if restarts != 2 {
+		t.Errorf("%d restart log lines, want 2:\n%s", restarts, logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -52,23 +52,23 @@ const (
 // Rule fills one target. Exactly one of From, Join or Const is set.
 type Rule struct {
 	// From is one path, or a list of paths of which the first non-empty wins.
-	From Paths `yaml:"from" json:"from,omitempty"`
+	From Paths `yaml:"from" json:"from,omitempty" desc:"a dotted path into the input (items.0.text indexes a list), or a list of paths of which the first non-empty value wins"`
 	// Join concatenates the non-empty values of several paths with Sep.
-	Join []string `yaml:"join" json:"join,omitempty"`
-	Sep  string   `yaml:"sep" json:"sep,omitempty"`
+	Join []string `yaml:"join" json:"join,omitempty" desc:"paths whose non-empty values are joined with sep"`
+	Sep  string   `yaml:"sep" json:"sep,omitempty" desc:"separator of join"`
 	// Const is a fixed value.
-	Const string `yaml:"const" json:"const,omitempty"`
+	Const string `yaml:"const" json:"const,omitempty" desc:"a fixed value"`
 	// Default is used when the value is empty.
-	Default string `yaml:"default" json:"default,omitempty"`
+	Default string `yaml:"default" json:"default,omitempty" desc:"value used when the input gives an empty one"`
 	// Required makes an empty value an error naming the path.
-	Required bool `yaml:"required" json:"required,omitempty"`
+	Required bool `yaml:"required" json:"required,omitempty" desc:"an empty value is an error naming the target and path (web: 422)"`
 	// Decode: url, base64, gb18030 (raw GB18030 bytes given as Latin-1
 	// text), gb18030-base64.
-	Decode string `yaml:"decode" json:"decode,omitempty"`
+	Decode string `yaml:"decode" json:"decode,omitempty" desc:"how the value is decoded first: url, base64, gb18030 (GB18030 bytes given as Latin-1 text), gb18030-base64" enum:"url,base64,gb18030,gb18030-base64"`
 	// Layout parses a time (received_at): a Go layout, or "unix",
 	// "unix_ms", "rfc3339". Timezone applies to layouts without a zone.
-	Layout   string `yaml:"layout" json:"layout,omitempty"`
-	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
+	Layout   string `yaml:"layout" json:"layout,omitempty" desc:"received_at only: a Go time layout (2006-01-02 15:04:05), unix, unix_ms or rfc3339"`
+	Timezone string `yaml:"timezone" json:"timezone,omitempty" desc:"IANA zone (Asia/Shanghai) of layout times without a zone; default the host's"`
 }
 
 // Paths is one path or a list of paths.

@@ -15,66 +15,66 @@ import (
 // Config is the scan channel's settings.
 type Config struct {
 	// Path is the hot folder the scanner's capture software writes to.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" desc:"the hot folder the capture software writes scans (and JSON sidecars) to"`
 	// DoneDir receives a scan (and its sidecar) after its record was
 	// acknowledged; default <path>/done.
-	DoneDir string `yaml:"done_dir"`
+	DoneDir string `yaml:"done_dir" desc:"where a scan and its sidecar go once the record was acknowledged; default <path>/done"`
 	// ErrorDir receives an unreadable scan after its dead-letter record;
 	// default <path>/error.
-	ErrorDir string `yaml:"error_dir"`
+	ErrorDir string `yaml:"error_dir" desc:"where an unreadable scan goes after its dead-letter record; default <path>/error"`
 	// ProcessingDir holds the per-instance claim folders; default
 	// <path>/processing.
-	ProcessingDir string `yaml:"processing_dir"`
+	ProcessingDir string `yaml:"processing_dir" desc:"the claim folders, one per running instance (locked); default <path>/processing"`
 	// MinAge: a file is taken once it has not changed for this long
 	// (files renamed into the folder complete are taken after it too).
-	MinAge units.Duration `yaml:"min_age"`
+	MinAge units.Duration `yaml:"min_age" desc:"a file is taken once it has not changed for this long"`
 	// PollInterval is how often the folder is listed.
-	PollInterval units.Duration `yaml:"poll_interval"`
+	PollInterval units.Duration `yaml:"poll_interval" desc:"how often the hot folder is listed"`
 	// Court is the court code of the desk (赣0102), a hint for reading
 	// case numbers.
-	Court string `yaml:"court"`
+	Court string `yaml:"court" desc:"court code of the desk (赣0102): a hint for reading case numbers whose province character OCR misread"`
 	// Workers is the number of files read at once (OCR is CPU-bound).
-	Workers int `yaml:"workers"`
+	Workers int `yaml:"workers" desc:"files read at once, one tesseract process each; default: the number of cores"`
 	// MaxFileSize refuses larger files (to error_dir).
-	MaxFileSize units.ByteSize `yaml:"max_file_size"`
+	MaxFileSize units.ByteSize `yaml:"max_file_size" desc:"larger files go to error_dir with a dead-letter record"`
 	// MaxPages refuses documents with more pages.
-	MaxPages int `yaml:"max_pages"`
+	MaxPages int `yaml:"max_pages" desc:"documents with more pages go to error_dir"`
 	// OCR configures tesseract and the page tools.
-	OCR OCR `yaml:"ocr"`
+	OCR OCR `yaml:"ocr" desc:"tesseract and the page tools"`
 	// Fields adds or replaces the labels of form fields.
-	Fields map[string][]string `yaml:"fields"`
+	Fields map[string][]string `yaml:"fields" desc:"labels of form fields, {field: [labels]}, replacing the shipped labels of that field; fields: name, gender, id_number, phone, address, case_number, content, receptionist, visit_date"`
 	// ReviewBelow labels a record needs_review when a page's mean word
 	// confidence is below it (0–100).
-	ReviewBelow float64 `yaml:"review_below"`
+	ReviewBelow float64 `yaml:"review_below" desc:"needs_review when a page mean word confidence (0-100) is below this"`
 	// FieldConfidence is the least confidence at which a name or address
 	// read by OCR is taken without review.
-	FieldConfidence float64 `yaml:"field_confidence"`
+	FieldConfidence float64 `yaml:"field_confidence" desc:"least word confidence (0-100) at which a name or address read once is taken without review"`
 	// Barcodes configures the QR/barcode reader.
-	Barcodes Barcodes `yaml:"barcodes"`
+	Barcodes Barcodes `yaml:"barcodes" desc:"the QR/barcode reader (zbarimg) for visit registration numbers on cover sheets"`
 	// RetryDelay is how long a file waits after a transient failure.
-	RetryDelay units.Duration `yaml:"retry_delay"`
+	RetryDelay units.Duration `yaml:"retry_delay" desc:"how long a file waits after a transient failure (tool missing, disk, Kafka down)"`
 }
 
 // OCR configures the OCR tools.
 type OCR struct {
-	Command   string `yaml:"command"`
-	Languages string `yaml:"languages"`
-	PSM       int    `yaml:"psm"`
-	DPI       int    `yaml:"dpi"`
+	Command   string `yaml:"command" desc:"the tesseract command"`
+	Languages string `yaml:"languages" desc:"tesseract languages; chi_sim reads case numbers far better than chi_sim+eng (see the README)"`
+	PSM       int    `yaml:"psm" desc:"tesseract page segmentation mode; 4 (one column of lines of varied size) reads forms and tables row by row"`
+	DPI       int    `yaml:"dpi" desc:"resolution PDF pages are rendered at and tesseract is told"`
 	// Timeout bounds one tool run (one page).
-	Timeout   units.Duration `yaml:"timeout"`
-	PDFToPPM  string         `yaml:"pdftoppm"`
-	PDFInfo   string         `yaml:"pdfinfo"`
-	TIFFSplit string         `yaml:"tiffsplit"`
+	Timeout   units.Duration `yaml:"timeout" desc:"bound of one tool run (one page)"`
+	PDFToPPM  string         `yaml:"pdftoppm" desc:"the pdftoppm command (poppler-utils)"`
+	PDFInfo   string         `yaml:"pdfinfo" desc:"the pdfinfo command (poppler-utils)"`
+	TIFFSplit string         `yaml:"tiffsplit" desc:"the tiffsplit command (libtiff-tools)"`
 }
 
 // Barcodes configures zbarimg.
 type Barcodes struct {
-	Enabled bool   `yaml:"enabled"`
-	Command string `yaml:"command"`
+	Enabled bool   `yaml:"enabled" desc:"decode QR codes and barcodes on the pages"`
+	Command string `yaml:"command" desc:"the zbarimg command (zbar-tools)"`
 	// Pattern is what a visit registration number looks like; other codes
 	// are only recorded in meta.
-	Pattern string `yaml:"pattern"`
+	Pattern string `yaml:"pattern" desc:"what a visit registration number looks like (a regular expression); other codes are only recorded"`
 }
 
 // NewConfig returns the defaults.
@@ -94,38 +94,46 @@ func NewConfig() *Config {
 	}
 }
 
-// Validate implements channels.Validator.
+// Validate implements channels.Validator: every problem at once.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	var p channels.Problems
+	if c.Path == "" {
+		p.Add("path", "required: the hot folder")
 	}
-	switch {
-	case c.Path == "":
-		return bad("path", "required: the hot folder")
-	case c.Workers < 1:
-		return bad("workers", "must be at least 1")
-	case c.MaxPages < 1:
-		return bad("max_pages", "must be at least 1")
-	case c.MaxFileSize < 1:
-		return bad("max_file_size", "must be positive")
-	case c.OCR.Command == "" || c.OCR.Languages == "":
-		return bad("ocr", "command and languages are required")
-	case c.OCR.PSM < 0 || c.OCR.PSM > 13:
-		return bad("ocr", "psm must be 0–13")
-	case c.OCR.DPI < 70 || c.OCR.DPI > 1200:
-		return bad("ocr", "dpi must be 70–1200")
-	case c.ReviewBelow < 0 || c.ReviewBelow > 100 || c.FieldConfidence < 0 || c.FieldConfidence > 100:
-		return bad("review_below", "confidences are 0–100")
-	case c.PollInterval <= 0:
-		return bad("poll_interval", "must be positive")
+	if c.Workers < 1 {
+		p.Add("workers", "must be at least 1")
+	}
+	if c.MaxPages < 1 {
+		p.Add("max_pages", "must be at least 1")
+	}
+	if c.MaxFileSize < 1 {
+		p.Add("max_file_size", "must be positive")
+	}
+	if c.OCR.Command == "" || c.OCR.Languages == "" {
+		p.Add("ocr", "command and languages are required")
+	}
+	if c.OCR.PSM < 0 || c.OCR.PSM > 13 {
+		p.Add("ocr.psm", "must be 0–13")
+	}
+	if c.OCR.DPI < 70 || c.OCR.DPI > 1200 {
+		p.Add("ocr.dpi", "must be 70–1200")
+	}
+	if c.ReviewBelow < 0 || c.ReviewBelow > 100 {
+		p.Add("review_below", "a confidence is 0–100")
+	}
+	if c.FieldConfidence < 0 || c.FieldConfidence > 100 {
+		p.Add("field_confidence", "a confidence is 0–100")
+	}
+	if c.PollInterval <= 0 {
+		p.Add("poll_interval", "must be positive")
 	}
 	if _, err := regexp.Compile(c.Barcodes.Pattern); err != nil {
-		return bad("barcodes", "pattern: %v", err)
+		p.Add("barcodes.pattern", "%v", err)
 	}
 	if _, err := c.spec(); err != nil {
-		return bad("fields", "%v", err)
+		p.Add("fields", "%v", err)
 	}
-	return nil
+	return p.Err()
 }
 
 func (c *Config) spec() (*form.Extractor, error) {

@@ -44,9 +44,9 @@ type Mapping struct {
 	// with a canonical field name (or alias) fill that field; other names
 	// go to Call.Extra; "-" skips a column. With header: true as well, the
 	// header line is skipped and these names are used instead.
-	Columns []string `yaml:"columns"`
+	Columns []string `yaml:"columns" desc:"csv: the names of the columns in order. A column named with a field name (or alias) fills that field, other names go to meta call.extra, - skips a column; with header: true the header line is then only skipped"`
 	// Header says the first line of each csv file names the columns.
-	Header bool `yaml:"header"`
+	Header bool `yaml:"header" desc:"csv: the first line of each file names the columns"`
 	// Fields maps a canonical field name to its source: for csv a column
 	// name (from columns or the header; an exact match first, then one
 	// ignoring case) or a 1-based column number (a column of that name
@@ -67,24 +67,24 @@ type Mapping struct {
 	// start, answer, end, duration, billsec, disposition, hangup_cause,
 	// accountcode (account_code), userfield (user_field), queue, agent,
 	// recording, notes.
-	Fields map[string]string `yaml:"fields"`
+	Fields map[string]string `yaml:"fields" desc:"field name -> its source: for csv a column name (exact, then ignoring case) or a 1-based column number; for jsonl a dotted JSON path (legs.0.agent). Fields: uniqueid, linkedid, sequence, caller_name, caller_number, clid, dst, context, channel, dstchannel, lastapp, lastdata, start, answer, end, duration, billsec, disposition, hangup_cause, accountcode, userfield, queue, agent, recording, notes"`
 	// TimeLayout is a Go layout ("2006-01-02 15:04:05", the default) or a
 	// strftime pattern (%Y %m %d %H %M %S %y %e %I %p %b %B %a %A %z %Z %T
 	// %F %f %%). It must give the year, month, day, hour and minute.
 	// "epoch" or "unix" say the times are Unix times; these are detected
 	// in any case, by their number of digits (seconds with an optional
 	// fraction, milliseconds, microseconds, nanoseconds).
-	TimeLayout string `yaml:"time_layout"`
+	TimeLayout string `yaml:"time_layout" desc:"layout of the times: a Go layout (2006-01-02 15:04:05, the default) or strftime (%Y/%m/%d %H:%M:%S) giving year, month, day, hour and minute; epoch, unix: Unix times, which are detected by their digits in any case"`
 	// Comma is the csv separator: one ASCII character, "\t" or "tab";
 	// default ",".
-	Comma string `yaml:"comma"`
+	Comma string `yaml:"comma" desc:"csv separator: one ASCII character, \\t or tab; default a comma"`
 	// Dispositions maps vendor disposition values (compared ignoring case,
 	// with "_" and "-" read as spaces) to ANSWERED, NO ANSWER, BUSY,
 	// FAILED, CONGESTION or ABANDONED. The built-in table (Asterisk and
 	// common Chinese values) is consulted next; an unknown value gives
 	// ANSWERED or NO ANSWER from the answer time and billsec, and is kept
 	// in Extra["disposition_raw"].
-	Dispositions map[string]string `yaml:"dispositions"`
+	Dispositions map[string]string `yaml:"dispositions" desc:"vendor disposition value -> ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION or ABANDONED, before the built-in table (case, _ and - ignored)"`
 }
 
 // csvMapping is a compiled csv Mapping.
