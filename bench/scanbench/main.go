@@ -105,7 +105,7 @@ func (s *sink) Submit(_ context.Context, it *channels.Item) error {
 func (s *sink) TrySubmit(ctx context.Context, it *channels.Item, _ time.Duration) error {
 	return s.Submit(ctx, it)
 }
-func (s *sink) Healthy() bool  { return true }
+func (s *sink) Healthy() bool { return true }
 func (s *sink) Reject(string) {}
 
 type file struct {
