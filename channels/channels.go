@@ -145,16 +145,8 @@ type Channel interface {
 	// taking new input; items already submitted are drained by the engine,
 	// and the channel must still release sources whose Ack arrives while
 	// Run is returning (Run returns only when its pending acks are done or
-	// the drain context given by Drain expires).
+	// Env.DrainTimeout has passed since ctx was cancelled).
 	Run(ctx context.Context, sink Sink) error
-}
-
-// Drainer is implemented by channels that need to wait for outstanding
-// acks before their resources can be released.
-type Drainer interface {
-	// Drain waits until every ack for items this channel submitted has
-	// arrived, or ctx is done.
-	Drain(ctx context.Context) error
 }
 
 // Env is what a channel gets from the daemon when it is built.

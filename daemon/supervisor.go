@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/court12368/petitiond/channels"
@@ -61,10 +60,4 @@ func runOnce(ctx context.Context, ch channels.Channel, sink channels.Sink) (err 
 		}
 	}()
 	return ch.Run(ctx, sink)
-}
-
-// group is the set of running channels.
-type group struct {
-	mu      sync.Mutex
-	running map[string]*running
 }

@@ -49,7 +49,7 @@ type Channel struct {
 	clock  clock
 
 	mu  sync.Mutex
-	cur *run // the current Run, for Drain and tests
+	cur *run // the current Run, for tests
 	// ctiAddr is closed over by CTIAddr.
 	ctiReady chan struct{}
 	ctiAddr  string
@@ -83,18 +83,6 @@ func (c *Channel) CTIAddr(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-}
-
-// Drain implements channels.Drainer: it waits until every item the current
-// Run submitted has been acknowledged.
-func (c *Channel) Drain(ctx context.Context) error {
-	c.mu.Lock()
-	r := c.cur
-	c.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	return r.waitAcks(ctx)
 }
 
 // run is the state of one Run call: Run may be called again after it
@@ -571,7 +559,4 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-var (
-	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
-)
+var _ channels.Channel = (*Channel)(nil)

@@ -70,7 +70,6 @@ type Channel struct {
 	busy       map[goimap.UID]bool      // fetched and not acked, or acked and not yet moved
 	retryAt    map[goimap.UID]time.Time // delivery failed: not before
 	moves      []move                   // acked, waiting to be moved
-	inflight   int                      // submitted, ack pending
 	pauseUntil time.Time                // the pipeline refused letters: fetch nothing until then
 	moved      int64                    // letters moved out since start
 	backlog    backlog
@@ -286,21 +285,6 @@ func (c *Channel) sleep(ctx, dctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Drain implements channels.Drainer: it waits until every fetched letter
-// is acknowledged and moved.
-func (c *Channel) Drain(ctx context.Context) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for c.outstanding() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
 // outstanding counts letters fetched and not yet moved out of the mailbox.
 func (c *Channel) outstanding() int {
 	c.mu.Lock()
@@ -321,16 +305,10 @@ func (c *Channel) submitLoop(ctx context.Context, sink channels.Sink, queue <-ch
 			c.giveBack(l, false)
 			continue
 		}
-		c.mu.Lock()
-		c.inflight++
-		c.mu.Unlock()
 		err := sink.Submit(ctx, l.item)
 		if err == nil {
 			continue
 		}
-		c.mu.Lock()
-		c.inflight--
-		c.mu.Unlock()
 		if ctx.Err() != nil {
 			c.giveBack(l, false)
 			continue
@@ -389,7 +367,6 @@ func (c *Channel) acked(l *letter, out channels.Outcome) {
 		}
 	}
 	c.mu.Lock()
-	c.inflight--
 	current := l.validity == c.validity
 	if current {
 		if dest == "" {
@@ -491,7 +468,4 @@ func (c *Channel) progress(caughtUp bool) {
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-var (
-	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
-)
+var _ channels.Channel = (*Channel)(nil)

@@ -59,10 +59,9 @@ type Channel struct {
 	limit *limiter
 	sink  channels.Sink
 
-	mu       sync.Mutex
-	addr     net.Addr
-	ready    chan struct{}
-	inflight sync.WaitGroup
+	mu    sync.Mutex
+	addr  net.Addr
+	ready chan struct{}
 }
 
 // New builds the channel; it listens when Run is called.
@@ -148,18 +147,6 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 			}
 			return nil
 		}
-	}
-}
-
-// Drain implements channels.Drainer.
-func (c *Channel) Drain(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { c.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -291,8 +278,6 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	done := make(chan channels.Outcome, 1)
 	item.Ack = func(o channels.Outcome) { done <- o }
-	c.inflight.Add(1)
-	defer c.inflight.Done()
 	if err := c.sink.TrySubmit(r.Context(), item, c.cfg.QueueWait.D()); err != nil {
 		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
 		return
@@ -640,7 +625,4 @@ func clientIP(r *http.Request, trusted []string) string {
 	return host
 }
 
-var (
-	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
-)
+var _ channels.Channel = (*Channel)(nil)
