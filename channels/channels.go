@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/court12368/petitiond/blob"
@@ -161,8 +162,39 @@ type Env struct {
 	// context is cancelled.
 	DrainTimeout time.Duration
 	// Mapper, when not nil, is the channel entry's mapping: channels with
-	// structured input apply it to turn a foreign shape into fields.
+	// structured input apply it to turn a foreign shape into fields. Only
+	// types whose Type.Mapping is set get one.
 	Mapper *mapping.Mapper
+	// Listener, when not nil, opens the channel's listening sockets (use
+	// Env.Listen): the daemon's pool, which hands a reloaded channel the
+	// socket of the instance it replaces.
+	Listener func(network, addr string) (net.Listener, error)
+	// OnUp, when not nil, is called by Env.Up.
+	OnUp func()
+}
+
+// Binder is implemented by channels that listen on a local address (the
+// web channel, the calllog CTI webhook). The daemon calls Bind for every
+// new channel of a start or a reload before it runs any of them, so that an
+// address that cannot be bound fails the start (the daemon exits with the
+// error) or the reload (the running channels stay as they were), instead of
+// a channel that retries for ever. Run serves on what Bind opened and
+// closes it when it returns; a Run restarted by the supervisor binds again.
+// Close releases what Bind opened when the channel is discarded without
+// being run.
+type Binder interface {
+	Bind() error
+	Close() error
+}
+
+// Reconnector is implemented by channels whose Run keeps a connection to a
+// server (imap). Run returns an error when the connection is lost, and the
+// supervisor runs it again after ReconnectBackoff: reconnecting is the
+// supervisor's job, not the channel's. Such a channel counts as running
+// only from when Run calls Env.Up (connected and taking input), which also
+// resets the backoff.
+type Reconnector interface {
+	ReconnectBackoff() Backoff
 }
 
 // Validator is implemented by channel configs that check themselves.
