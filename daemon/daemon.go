@@ -13,6 +13,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,20 +210,24 @@ func (d *Daemon) startChannel(cc config.Channel) error {
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return fmt.Errorf("channel %s: state dir: %w", cc.Name, err)
 	}
+	log := d.Log.With("channel", cc.Name)
+	sup := channels.NewSupervisor(cc.Name, cc.Type, log, channels.Backoff{Min: time.Second, Max: time.Minute},
+		d.metrics.Restarts.WithLabelValues(cc.Name).Inc)
 	env := channels.Env{
 		Name:         cc.Name,
-		Logger:       d.Log.With("channel", cc.Name),
+		Logger:       log,
 		Blobs:        d.blobs,
 		StateDir:     stateDir,
 		DrainTimeout: d.cfg.Pipeline.DrainTimeout.D(),
 		Mapper:       cc.Mapper,
+		OnUp:         sup.Up,
 	}
 	ch, err := t.New(cc.Decoded, env)
 	if err != nil {
 		return fmt.Errorf("channel %s: %w", cc.Name, err)
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
-	r := &running{cfg: cc, cancel: cancel, done: make(chan struct{})}
+	r := &running{cfg: cc, cancel: cancel, done: make(chan struct{}), sup: sup}
 	d.mu.Lock()
 	d.channels[cc.Name] = r
 	d.mu.Unlock()
@@ -229,9 +235,29 @@ func (d *Daemon) startChannel(cc config.Channel) error {
 	go func() {
 		defer d.wg.Done()
 		defer close(r.done)
-		supervise(ctx, env.Logger, cc.Name, ch, d.eng.Sink(cc.Name, cc.Type), d.metrics)
+		sup.Run(ctx, ch, d.eng.Sink(cc.Name, cc.Type))
 	}()
 	return nil
+}
+
+// running is one supervised channel instance.
+type running struct {
+	cfg    config.Channel
+	sup    *channels.Supervisor
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Channels returns the status of every channel, by name.
+func (d *Daemon) Channels() []channels.Status {
+	d.mu.Lock()
+	out := make([]channels.Status, 0, len(d.channels))
+	for _, r := range d.channels {
+		out = append(out, r.sup.Status())
+	}
+	d.mu.Unlock()
+	slices.SortFunc(out, func(a, b channels.Status) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // Addr returns the admin listener address.
@@ -261,21 +287,35 @@ func (d *Daemon) startAdmin() error {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !d.prod.Healthy() {
-			http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if d.ctx.Err() != nil {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("/readyz", d.readyz)
 	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go d.admin.Serve(ln)
 	d.Log.Info("admin listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// readyz answers 200 when Kafka answers and every channel is taking input;
+// else 503 with one line per reason, naming the channels that are down.
+func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	var down []string
+	if d.ctx.Err() != nil {
+		down = append(down, "shutting down")
+	}
+	if !d.prod.Healthy() {
+		down = append(down, "kafka unreachable")
+	}
+	for _, st := range d.Channels() {
+		if !st.Ready() {
+			down = append(down, "channel "+st.String())
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(down) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(strings.Join(down, "\n") + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 // Shutdown stops intake, drains in-flight items up to the drain timeout,
