@@ -109,64 +109,75 @@ func (e Env) Up() {
 // an item goes out (it waits for room), Done when its Ack came or it was
 // given back. Wait is the drain: it returns once nothing is pending.
 type Pending struct {
-	slots chan struct{}
+	max int
 
 	mu   sync.Mutex
 	n    int
 	zero chan struct{} // closed while n == 0
+	room chan struct{} // closed when an item is done, for Take
 }
 
 // NewPending returns a Pending that allows max items at once.
 func NewPending(max int) *Pending {
 	z := make(chan struct{})
 	close(z)
-	return &Pending{slots: make(chan struct{}, max), zero: z}
+	return &Pending{max: max, zero: z}
 }
 
 // Take waits for room for one more item; false when ctx ended first.
 func (p *Pending) Take(ctx context.Context) bool {
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return false
+	for {
+		p.mu.Lock()
+		if p.takeLocked() {
+			p.mu.Unlock()
+			return true
+		}
+		if p.room == nil {
+			p.room = make(chan struct{})
+		}
+		room := p.room
+		p.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return false
+		}
 	}
-	p.add()
-	return true
 }
 
 // TryTake takes room for one more item if there is some.
 func (p *Pending) TryTake() bool {
-	select {
-	case p.slots <- struct{}{}:
-	default:
-		return false
-	}
-	p.add()
-	return true
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.takeLocked()
 }
 
-func (p *Pending) add() {
-	p.mu.Lock()
+func (p *Pending) takeLocked() bool {
+	if p.n >= p.max {
+		return false
+	}
 	if p.n == 0 {
 		p.zero = make(chan struct{})
 	}
 	p.n++
-	p.mu.Unlock()
+	return true
 }
 
 // Done gives back the room of one item.
 func (p *Pending) Done() {
 	p.mu.Lock()
-	p.n--
-	if p.n < 0 {
-		p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.n == 0 {
 		panic("channels: Pending.Done without Take")
 	}
+	p.n--
 	if p.n == 0 {
 		close(p.zero)
 	}
-	p.mu.Unlock()
-	<-p.slots
+	if p.room != nil {
+		close(p.room)
+		p.room = nil
+	}
 }
 
 // Len returns the number of pending items.
@@ -177,7 +188,11 @@ func (p *Pending) Len() int {
 }
 
 // Room returns how many more items may be taken now.
-func (p *Pending) Room() int { return cap(p.slots) - p.Len() }
+func (p *Pending) Room() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.max - p.n
+}
 
 // Wait waits until nothing is pending, or ctx is done (its error).
 func (p *Pending) Wait(ctx context.Context) error {

@@ -240,12 +240,12 @@ func testConfig(addr string) *Config {
 
 type running struct {
 	ch     *Channel
+	sup    *channels.Supervisor
 	store  *blob.Dir
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
 	logs   *syncBuffer
 	once   sync.Once
-	err    error
 }
 
 func run(t *testing.T, cfg *Config, sk channels.Sink) *running {
@@ -259,13 +259,16 @@ func run(t *testing.T, cfg *Config, sk channels.Sink) *running {
 		Name: "letters", Blobs: store, StateDir: t.TempDir(), DrainTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+	// Run under the daemon's supervisor: it reconnects.
+	sup := channels.NewSupervisor(env.Name, "imap", env.Logger, channels.Backoff{}, nil)
+	env.OnUp = sup.Up
 	ch, err := New(cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{ch: ch, store: store, cancel: cancel, done: make(chan error, 1), logs: logs}
-	go func() { r.done <- ch.Run(ctx, sk) }()
+	r := &running{ch: ch, sup: sup, store: store, cancel: cancel, done: make(chan struct{}), logs: logs}
+	go func() { sup.Run(ctx, ch, sk); close(r.done) }()
 	t.Cleanup(func() {
 		r.stop(t)
 		if t.Failed() {
@@ -297,10 +300,10 @@ func (r *running) wait(t *testing.T, within time.Duration) bool {
 	returned := false
 	r.once.Do(func() {
 		select {
-		case r.err = <-r.done:
+		case <-r.done:
 			returned = true
-			if r.err != nil {
-				t.Errorf("Run = %v", r.err)
+			if strings.Contains(r.logs.String(), "channel stopped with error") {
+				t.Errorf("Run returned an error after the cancellation")
 			}
 		case <-time.After(within):
 			t.Errorf("Run did not return within %s of cancellation", within)
@@ -520,6 +523,54 @@ func TestReconnectsAfterServerRestart(t *testing.T) {
 	srv.waitCounts(10*time.Second, map[string]int{"INBOX": 0, "Done": 2})
 	if !strings.Contains(r.logs.String(), "reconnecting") {
 		t.Errorf("no reconnection logged")
+	}
+	if st := r.sup.Status(); st.State != channels.StateRunning || st.Restarts < 1 {
+		t.Errorf("after the reconnection: %+v, want running after a restart", st)
+	}
+}
+
+// TestLostConnectionEndsRun: reconnecting is the supervisor's job, so Run
+// returns the error when the connection is lost (or cannot be made).
+func TestLostConnectionEndsRun(t *testing.T) {
+	srv := newServer(t)
+	store, err := blob.Open(t.TempDir(), blob.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{}, 1)
+	env := channels.Env{Name: "letters", Blobs: store, StateDir: t.TempDir(), OnUp: func() { up <- struct{}{} }}
+	ch, err := New(testConfig(srv.addr), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ch.Run(ctx, newSink(nil)) }()
+	select {
+	case <-up:
+	case err := <-done:
+		t.Fatalf("Run = %v before it was connected", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel did not report itself up")
+	}
+	srv.stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("Run = nil after the server went away, want the connection's error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the connection was lost")
+	}
+	go func() { done <- ch.Run(ctx, newSink(nil)) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connect") {
+			t.Errorf("Run with the server down = %v, want a connect error", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("Run did not return while the server is down")
 	}
 }
 

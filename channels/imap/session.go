@@ -49,27 +49,27 @@ var errClosed = errors.New("connection closed by the server")
 
 // session connects and works until ctx is done and everything in flight is
 // moved (nil), the drain context expires (nil), or the connection fails.
-// ready reports whether the session got as far as selecting the mailbox.
-func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue chan<- *letter) (ready bool, err error) {
+func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue chan<- *letter) error {
 	s := &session{c: c, sink: sink, needSearch: true, inboxDue: true, stripClaims: c.claiming()}
 	if err := s.connect(); err != nil {
-		return false, err
+		return err
 	}
 	defer s.cl.Close()
 	if _, err := s.selectBox(c.workbox()); err != nil {
-		return false, err
+		return err
 	}
+	c.env.Up()
 	for {
 		if err := s.applyMoves(); err != nil {
-			return true, err
+			return err
 		}
 		if ctx.Err() != nil {
 			if c.outstanding() == 0 || dctx.Err() != nil {
 				s.logout()
-				return true, nil
+				return nil
 			}
 			if err := s.wait(nil, dctx.Done(), time.Second); err != nil {
-				return true, err
+				return err
 			}
 			continue
 		}
@@ -78,7 +78,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 		}
 		got, err := s.work(queue)
 		if err != nil {
-			return true, err
+			return err
 		}
 		if got {
 			c.progress(false)
@@ -87,7 +87,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 		if c.claiming() {
 			n, err := s.claim()
 			if err != nil {
-				return true, err
+				return err
 			}
 			if n > 0 {
 				continue
@@ -107,7 +107,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 			c.progress(false)
 		}
 		if err := s.waitForWork(ctx); err != nil {
-			return true, err
+			return err
 		}
 	}
 }
@@ -269,7 +269,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 	c.mu.Lock()
 	paused := time.Now().Before(c.pauseUntil)
 	c.mu.Unlock()
-	room := cap(c.slots) - len(c.slots)
+	room := c.slots.Room()
 	if paused || room == 0 {
 		return false, nil
 	}
@@ -323,7 +323,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 		return false, nil
 	}
 	for range batch {
-		c.slots <- struct{}{}
+		c.slots.TryTake() // room was counted above, and only this goroutine takes
 	}
 	letters, err := s.fetchIsolating(batch, validity)
 	taken := map[goimap.UID]bool{}
@@ -343,7 +343,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 				}
 			}
 			c.mu.Unlock()
-			<-c.slots
+			c.slots.Done()
 		}
 	}
 	if err != nil {
@@ -787,7 +787,7 @@ func (c *Channel) claimKeyword() goimap.Flag {
 // processing mailbox (processing_mailbox set). It returns how many.
 func (s *session) claim() (int, error) {
 	c := s.c
-	room := min(cap(c.slots)-len(c.slots), c.cfg.BatchSize)
+	room := min(c.slots.Room(), c.cfg.BatchSize)
 	if room == 0 || !(s.inboxDue || s.inboxMore) {
 		return 0, nil
 	}
