@@ -130,3 +130,19 @@ func TestEnvListen(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestPendingTakeWaitsForRoom: a Take at the bound goes on when an item is
+// done.
+func TestPendingTakeWaitsForRoom(t *testing.T) {
+	p := channels.NewPending(1)
+	p.Take(context.Background())
+	took := make(chan bool, 1)
+	go func() { took <- p.Take(context.Background()) }()
+	p.Done()
+	if !<-took {
+		t.Fatal("Take did not get the room freed by Done")
+	}
+	if p.Len() != 1 {
+		t.Errorf("Len %d, want 1", p.Len())
+	}
+}

@@ -98,8 +98,7 @@ type run struct {
 	clock clock
 
 	jobs     chan *job
-	slots    chan struct{} // max_in_flight
-	pending  atomic.Int64  // submitted, not acknowledged
+	pending  *channels.Pending // submitted, not acknowledged (max_in_flight)
 	retries  retryQueue
 	join     *joiner // nil without cti
 	finished fileQueue
@@ -156,8 +155,8 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 	}
 	r := &run{
 		c: c, cfg: c.cfg, env: c.env, log: c.log, sink: sink, ctx: ctx, clock: c.clock,
-		jobs:  make(chan *job, workers),
-		slots: make(chan struct{}, c.cfg.MaxInFlight),
+		jobs:    make(chan *job, workers),
+		pending: channels.NewPending(c.cfg.MaxInFlight),
 	}
 	r.retries.wake = make(chan struct{}, 1)
 	r.finished.wake = make(chan struct{}, 1)
@@ -212,15 +211,11 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 	// Stop taking input; what was submitted is drained.
 	stop()
 	wg.Wait()
-	drain := c.env.DrainTimeout
-	if drain <= 0 {
-		drain = 30 * time.Second
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	dctx, cancel := c.env.DrainContext(parent)
 	defer cancel()
-	if werr := r.waitAcks(dctx); werr != nil {
+	if werr := r.pending.Wait(dctx); werr != nil {
 		c.log.Warn("calllog: drain deadline passed with items in flight; they are read again on the next start",
-			"in_flight", r.pending.Load())
+			"in_flight", r.pending.Len())
 	}
 	if r.join != nil {
 		r.join.flushAcks()
@@ -240,20 +235,6 @@ type reader interface {
 	loop(ctx context.Context) error
 	// finish runs after the drain: the last checkpoint, the last moves.
 	finish()
-}
-
-// waitAcks waits until every submitted item is acknowledged.
-func (r *run) waitAcks(ctx context.Context) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for r.pending.Load() > 0 {
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // worker turns jobs into items and submits them.
@@ -301,17 +282,16 @@ func (r *run) work(ctx context.Context, j *job) bool {
 // putBlob stores b, retrying while the store fails (a full disk is
 // reported and waited out: the line is not skipped).
 func (r *run) putBlob(ctx context.Context, b []byte) (blob.Ref, bool) {
-	backoff := 100 * time.Millisecond
+	backoff := r.backoff()
 	for {
 		ref, err := r.env.Blobs.Put(bytes.NewReader(b), 0)
 		if err == nil {
 			return ref, true
 		}
 		r.log.Error("calllog: storing an original failed; retrying", "err", err)
-		if !sleep(ctx, backoff) {
+		if !backoff.Sleep(ctx) {
 			return blob.Ref{}, false
 		}
-		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
 	}
 }
 
@@ -371,15 +351,12 @@ func (r *run) lineEntry(ctx context.Context, j *job, ln span) (*entry, bool) {
 // then the engine's bound) and retrying while the pipeline is unavailable.
 // False when ctx ended first: the entry stays unfinished.
 func (r *run) submit(ctx context.Context, e *entry) bool {
-	select {
-	case r.slots <- struct{}{}:
-	case <-ctx.Done():
+	if !r.pending.Take(ctx) {
 		return false
 	}
-	r.pending.Add(1)
 	e.attempts++
 	e.it.Ack = func(o channels.Outcome) { r.acked(e, o) }
-	backoff := 100 * time.Millisecond
+	backoff := r.backoff()
 	logged := false
 	for {
 		err := r.sink.Submit(ctx, e.it)
@@ -394,20 +371,23 @@ func (r *run) submit(ctx context.Context, e *entry) bool {
 			r.log.Warn("calllog: pipeline unavailable; waiting", "err", err)
 			logged = true
 		}
-		if !sleep(ctx, backoff) {
+		if !backoff.Sleep(ctx) {
 			break
 		}
-		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
 	}
-	<-r.slots
-	r.pending.Add(-1)
+	r.pending.Done()
 	return false
+}
+
+// backoff paces retries of the blob store and of the pipeline: 100ms,
+// doubling up to retry_backoff.
+func (r *run) backoff() channels.Backoff {
+	return channels.Backoff{Min: 100 * time.Millisecond, Max: r.cfg.RetryBackoff.D()}
 }
 
 // acked is the Ack of every submitted item. It does not block.
 func (r *run) acked(e *entry, o channels.Outcome) {
-	<-r.slots
-	defer r.pending.Add(-1) // last: waitAcks then sees the line finished or queued
+	defer r.pending.Done() // last: the drain then sees the line finished or queued
 	if o.Err != nil {
 		r.failed.Add(1)
 		r.retries.push(e, time.Now().Add(r.cfg.RetryBackoff.D()))
@@ -534,17 +514,6 @@ func (q *fileQueue) take() []*file {
 	fs := q.files
 	q.files = nil
 	return fs
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // clock is the time of the CTI join (windows, event receive times); tests

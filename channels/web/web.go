@@ -135,11 +135,7 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		case <-sweep.C:
 			c.idem.sweep()
 		case <-ctx.Done():
-			drain := c.env.DrainTimeout
-			if drain <= 0 {
-				drain = 30 * time.Second
-			}
-			dctx, cancel := context.WithTimeout(context.Background(), drain)
+			dctx, cancel := c.env.DrainContext(ctx)
 			defer cancel()
 			err := srv.Shutdown(dctx) // waits for handlers, which wait for their acks
 			if err != nil {
