@@ -13,7 +13,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,10 +49,14 @@ type Daemon struct {
 	admin        *http.Server
 	adminLn      net.Listener
 	reloads      *prometheus.CounterVec
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+	configInfo   *prometheus.GaugeVec
 	ctx          context.Context
 	cancel       context.CancelFunc
 	mu           sync.Mutex
-	channels     map[string]*running
+	channels     map[string]*instance
+	listeners    *listenerPool
 	wg           sync.WaitGroup
 	reloadMu     sync.Mutex
 	shuttingDown bool // under reloadMu: no reload once shutdown began
@@ -109,7 +112,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*running{}, rules: rules}
+	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*instance{}, listeners: newListenerPool(), rules: rules}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -148,7 +151,16 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	d.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "petitiond_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
 	}, []string{"result"})
-	d.promReg.MustRegister(d.reloads)
+	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "petitiond_config_last_reload_successful", Help: "1 when the last configuration reload (or the start) succeeded, 0 when it was rejected.",
+	})
+	d.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "petitiond_config_last_reload_success_timestamp_seconds", Help: "When the running configuration was loaded (Unix time).",
+	})
+	d.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "petitiond_config_info", Help: "The running configuration: hash is the SHA-256 of its file.",
+	}, []string{"hash"})
+	d.promReg.MustRegister(d.reloads, d.reloadOK, d.reloadTime, d.configInfo)
 	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "petitiond_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
@@ -167,11 +179,12 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err := d.startAdmin(); err != nil {
 		return nil, err
 	}
-	for _, ch := range cfg.Channels {
-		if err := d.startChannel(ch); err != nil {
-			return nil, err
-		}
+	c, err := d.prepare(cfg)
+	if err != nil {
+		return nil, err
 	}
+	d.commit(c)
+	d.loaded(cfg)
 	ok = true
 	log.Info("petitiond started", "version", Version, "channels", len(cfg.Channels), "brokers", brokers)
 	return d, nil
@@ -199,65 +212,6 @@ func (d *Daemon) retryTopics(rules *router.Rules) {
 			return
 		}
 	}
-}
-
-func (d *Daemon) startChannel(cc config.Channel) error {
-	t, ok := d.Registry.Lookup(cc.Type)
-	if !ok {
-		return fmt.Errorf("channel %s: unknown type %q", cc.Name, cc.Type)
-	}
-	stateDir := filepath.Join(d.cfg.State.Dir, "channels", cc.Name)
-	if err := os.MkdirAll(stateDir, 0o750); err != nil {
-		return fmt.Errorf("channel %s: state dir: %w", cc.Name, err)
-	}
-	log := d.Log.With("channel", cc.Name)
-	sup := channels.NewSupervisor(cc.Name, cc.Type, log, channels.Backoff{Min: time.Second, Max: time.Minute},
-		d.metrics.Restarts.WithLabelValues(cc.Name).Inc)
-	env := channels.Env{
-		Name:         cc.Name,
-		Logger:       log,
-		Blobs:        d.blobs,
-		StateDir:     stateDir,
-		DrainTimeout: d.cfg.Pipeline.DrainTimeout.D(),
-		Mapper:       cc.Mapper,
-		OnUp:         sup.Up,
-	}
-	ch, err := t.New(cc.Decoded, env)
-	if err != nil {
-		return fmt.Errorf("channel %s: %w", cc.Name, err)
-	}
-	ctx, cancel := context.WithCancel(d.ctx)
-	r := &running{cfg: cc, cancel: cancel, done: make(chan struct{}), sup: sup}
-	d.mu.Lock()
-	d.channels[cc.Name] = r
-	d.mu.Unlock()
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		defer close(r.done)
-		sup.Run(ctx, ch, d.eng.Sink(cc.Name, cc.Type))
-	}()
-	return nil
-}
-
-// running is one supervised channel instance.
-type running struct {
-	cfg    config.Channel
-	sup    *channels.Supervisor
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Channels returns the status of every channel, by name.
-func (d *Daemon) Channels() []channels.Status {
-	d.mu.Lock()
-	out := make([]channels.Status, 0, len(d.channels))
-	for _, r := range d.channels {
-		out = append(out, r.sup.Status())
-	}
-	d.mu.Unlock()
-	slices.SortFunc(out, func(a, b channels.Status) int { return strings.Compare(a.Name, b.Name) })
-	return out
 }
 
 // Addr returns the admin listener address.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +64,7 @@ admin: {listen: "127.0.0.1:0"}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs syncBuffer
 	d, err := daemon.Start(cfg, channels.Default, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ admin: {listen: "127.0.0.1:0"}
 			t.Errorf("Shutdown: %v", err)
 		}
 	}()
-	if !bytes.Contains(logs.Bytes(), []byte("single-node")) {
+	if !strings.Contains(logs.String(), "single-node") {
 		t.Errorf("the embedded broker is not announced as single-node:\n%s", logs.String())
 	}
 	body := []byte(`{"name":"张三","content":"请求立案"}`)

@@ -30,12 +30,31 @@ type reloadEnv struct {
 	dir   string
 	file  string
 	head  string
+	reg   *channels.Registry
+	logs  *syncBuffer
 	d     *daemon.Daemon
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newReloadEnv(t *testing.T) *reloadEnv {
 	dir := t.TempDir()
-	e := &reloadEnv{t: t, dir: dir, file: filepath.Join(dir, "petitiond.yaml"), kafka: freeAddr(t)}
+	e := &reloadEnv{t: t, dir: dir, file: filepath.Join(dir, "petitiond.yaml"), kafka: freeAddr(t), reg: channels.Default, logs: &syncBuffer{}}
 	e.head = fmt.Sprintf(`kafka:
   embedded: {listen: %q, data_dir: %q}
 blobs: {dir: %q}
@@ -55,15 +74,42 @@ func (e *reloadEnv) write(channelsYAML string) {
 
 func (e *reloadEnv) start() {
 	e.t.Helper()
-	cfg, err := config.Load(e.file, channels.Default)
+	cfg, err := config.Load(e.file, e.reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.d, err = daemon.Start(cfg, channels.Default, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.d, err = daemon.Start(cfg, e.reg, slog.New(slog.NewTextHandler(e.logs, nil)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { e.d.Shutdown() })
+	e.t.Cleanup(func() {
+		e.d.Shutdown()
+		if e.t.Failed() {
+			e.t.Logf("daemon logs:\n%s", e.logs)
+		}
+	})
+}
+
+// metrics returns the admin listener's /metrics.
+func (e *reloadEnv) metrics() string {
+	e.t.Helper()
+	r, err := http.Get("http://" + e.d.AdminAddr() + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// status returns the status of the named channel (zero when absent).
+func (e *reloadEnv) status(name string) channels.Status {
+	for _, st := range e.d.Channels() {
+		if st.Name == name {
+			return st
+		}
+	}
+	return channels.Status{}
 }
 
 func webEntry(name, addr string) string {
@@ -214,14 +260,11 @@ func TestBrokenReloadKeepsRunning(t *testing.T) {
 	if st, err := post(a); err != nil || st != 201 {
 		t.Errorf("after a broken reload web-a answers %d, %v", st, err)
 	}
-	r, err := http.Get("http://" + e.d.AdminAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if !strings.Contains(string(b), `petitiond_config_reloads_total{result="failure"} 1`) {
-		t.Errorf("/metrics does not show the failed reload")
+	m := e.metrics()
+	for _, want := range []string{`petitiond_config_reloads_total{result="failure"} 1`, "petitiond_config_last_reload_successful 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q after a failed reload", want)
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
 	"sync"
@@ -48,8 +49,9 @@ type Channel struct {
 	parser *cdr.Parser
 	clock  clock
 
-	mu  sync.Mutex
-	cur *run // the current Run, for tests
+	mu    sync.Mutex
+	cur   *run         // the current Run, for tests
+	ctiLn net.Listener // bound, not yet served
 	// ctiAddr is closed over by CTIAddr.
 	ctiReady chan struct{}
 	ctiAddr  string
@@ -73,7 +75,44 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	return &Channel{cfg: cfg, env: env, log: env.Logger, parser: p, clock: realClock{}, ctiReady: make(chan struct{})}, nil
 }
 
-// CTIAddr returns the webhook's listening address once Run listens.
+// Bind implements channels.Binder: it opens the CTI webhook's listener
+// (with cti), so that an address that cannot be bound fails the start or
+// the reload.
+func (c *Channel) Bind() error {
+	if c.cfg.CTI == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctiLn != nil {
+		return nil
+	}
+	ln, err := c.env.Listen(c.cfg.CTI.Listen)
+	if err != nil {
+		return fmt.Errorf("calllog: cti.listen: %w", err)
+	}
+	c.ctiLn, c.ctiAddr = ln, ln.Addr().String()
+	select {
+	case <-c.ctiReady:
+	default:
+		close(c.ctiReady)
+	}
+	return nil
+}
+
+// Close implements channels.Binder: it closes a listener Run did not take.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	ln := c.ctiLn
+	c.ctiLn = nil
+	c.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	return ln.Close()
+}
+
+// CTIAddr returns the webhook's listening address once it is bound.
 func (c *Channel) CTIAddr(ctx context.Context) (string, error) {
 	select {
 	case <-c.ctiReady:
@@ -167,23 +206,19 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 			return fmt.Errorf("calllog: CTI journal: %w", err)
 		}
 		defer jr.close()
-		r.join = newJoiner(r, c.cfg.CTI, jr)
-		srv, err := newCTIServer(r, c.cfg.CTI, jr)
-		if err != nil {
+		if err := c.Bind(); err != nil {
 			return err
 		}
+		c.mu.Lock()
+		ln := c.ctiLn
+		c.ctiLn = nil // the server closes it
+		c.mu.Unlock()
+		r.join = newJoiner(r, c.cfg.CTI, jr)
+		srv := newCTIServer(r, c.cfg.CTI, jr, ln)
 		wg.Add(2)
 		go func() { defer wg.Done(); r.join.submitter(ctx) }()
 		go func() { defer wg.Done(); r.join.submitter(ctx) }()
 		r.join.replay(ctx, replay) // before any line is read
-		c.mu.Lock()
-		c.ctiAddr = srv.addr()
-		select {
-		case <-c.ctiReady:
-		default:
-			close(c.ctiReady)
-		}
-		c.mu.Unlock()
 		wg.Add(2)
 		go func() { defer wg.Done(); r.join.loop(ctx) }()
 		go func() { defer wg.Done(); srv.serve(ctx) }()
@@ -528,4 +563,7 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-var _ channels.Channel = (*Channel)(nil)
+var (
+	_ channels.Channel = (*Channel)(nil)
+	_ channels.Binder  = (*Channel)(nil)
+)

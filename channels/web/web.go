@@ -60,6 +60,7 @@ type Channel struct {
 	sink  channels.Sink
 
 	mu    sync.Mutex
+	ln    net.Listener // bound, not yet served
 	addr  net.Addr
 	ready chan struct{}
 }
@@ -92,30 +93,62 @@ func (c *Channel) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
-// Run serves until ctx is done, then stops taking requests and waits (up to
-// the drain timeout) for requests whose records are in flight.
-func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
-	c.sink = sink
-	ln, err := net.Listen("tcp", c.cfg.Listen)
+// Bind implements channels.Binder: it opens the listener, so that an
+// address that cannot be bound fails the start or the reload.
+func (c *Channel) Bind() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ln != nil {
+		return nil
+	}
+	ln, err := c.env.Listen(c.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("web: listen: %w", err)
 	}
-	c.mu.Lock()
-	c.addr = ln.Addr()
-	c.mu.Unlock()
+	c.ln, c.addr = ln, ln.Addr()
 	select {
 	case <-c.ready:
 	default:
 		close(c.ready)
 	}
+	return nil
+}
+
+// Close implements channels.Binder: it closes a listener Run did not take.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	ln := c.ln
+	c.ln = nil
+	c.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	return ln.Close()
+}
+
+// Run serves until ctx is done, then stops taking requests and waits (up to
+// the drain timeout) for requests whose records are in flight. It serves
+// on the listener Bind opened (or binds itself, when restarted).
+func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
+	c.sink = sink
+	if err := c.Bind(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ln := c.ln
+	c.ln = nil // Run's now
+	c.mu.Unlock()
+	defer ln.Close()
 	mux := http.NewServeMux()
 	mux.Handle(c.cfg.Path, c)
+	var conns connTracker
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       c.cfg.ReadTimeout.D(),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+		ConnState:         conns.track,
 	}
 	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
 	errc := make(chan error, 1)
@@ -137,12 +170,70 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		case <-ctx.Done():
 			dctx, cancel := c.env.DrainContext(ctx)
 			defer cancel()
-			err := srv.Shutdown(dctx) // waits for handlers, which wait for their acks
+			// Take no new connection (a reloaded channel's successor
+			// takes them from the shared socket), answer the ones taken
+			// (closing them after), then shut down. Shutdown alone would
+			// drop a connection whose first request arrives after it
+			// began.
+			srv.SetKeepAlivesEnabled(false)
+			ln.Close()
+			err := conns.wait(dctx)
+			if err == nil {
+				err = srv.Shutdown(dctx) // waits for handlers, which wait for their acks
+			} else {
+				srv.Shutdown(dctx)
+			}
 			if err != nil {
 				c.log.Warn("web channel: drain deadline passed with requests in flight", "err", err)
 			}
 			return nil
 		}
+	}
+}
+
+// connTracker counts the server's connections that are new (accepted, no
+// request read yet) or active (a request in progress).
+type connTracker struct {
+	mu   sync.Mutex
+	busy map[net.Conn]bool
+	zero chan struct{} // closed when busy becomes empty
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.busy == nil {
+		t.busy = map[net.Conn]bool{}
+	}
+	switch st {
+	case http.StateNew, http.StateActive:
+		t.busy[c] = true
+	default:
+		delete(t.busy, c)
+	}
+	if len(t.busy) == 0 && t.zero != nil {
+		close(t.zero)
+		t.zero = nil
+	}
+}
+
+// wait waits until no connection is new or active, or ctx is done.
+func (t *connTracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if len(t.busy) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.zero == nil {
+		t.zero = make(chan struct{})
+	}
+	z := t.zero
+	t.mu.Unlock()
+	select {
+	case <-z:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -621,4 +712,7 @@ func clientIP(r *http.Request, trusted []string) string {
 	return host
 }
 
-var _ channels.Channel = (*Channel)(nil)
+var (
+	_ channels.Channel = (*Channel)(nil)
+	_ channels.Binder  = (*Channel)(nil)
+)

@@ -142,6 +142,7 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
 	d, err := daemon.Start(cfg, reg, log)
 	if err != nil {
+		fmt.Fprintln(stderr, "petitiond did not start:")
 		printErrors(stderr, err)
 		return 1
 	}

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,5 +58,35 @@ func TestCheck(t *testing.T) {
 		if !strings.Contains(errs, want) {
 			t.Errorf("check output lacks %q:\n%s", want, errs)
 		}
+	}
+}
+
+// TestRunFailsWhenAListenerCannotBind: the daemon exits 1 naming the
+// channel and the address instead of starting without it.
+func TestRunFailsWhenAListenerCannotBind(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kafka := free.Addr().String()
+	free.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`kafka: {embedded: {listen: %q, data_dir: %q}}
+blobs: {dir: %q}
+state: {dir: %q}
+admin: {listen: "127.0.0.1:0"}
+channels:
+  - {name: web-portal, type: web, settings: {listen: %q}}
+`, kafka, filepath.Join(dir, "kafka"), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), taken.Addr())), 0o600)
+	code, _, errs := run("run", "-watch=false", "-c", file)
+	want := file + ":6: channels[0]: web-portal: web: listen: listen tcp " + taken.Addr().String() + ": bind: address already in use"
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("run with a taken port: exit %d, want 1 and %q in\n%s", code, want, errs)
 	}
 }
