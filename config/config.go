@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -345,6 +346,16 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		if !ok {
 			d.errorf(at(p+".type"), p+".type", "unknown channel type %q (known: %v)", ch.Type, reg.Names())
 			continue
+		}
+		if len(ch.Mapping) > 0 && !t.Mapping {
+			var takers []string
+			for _, o := range reg.Types() {
+				if o.Mapping {
+					takers = append(takers, o.Name)
+				}
+			}
+			d.errorf(at(p+".mapping"), p+".mapping", "the %s channel type does not apply an entry-level mapping (types that do: %s); see `petitiond example %s`",
+				ch.Type, strings.Join(takers, ", "), ch.Type)
 		}
 		sc := t.NewConfig()
 		settings := &ch.Settings

@@ -274,3 +274,10 @@ func TestSameIgnoresHowItIsWritten(t *testing.T) {
 		t.Errorf("mapping changes are not told apart from how the mapping is written")
 	}
 }
+
+// TestMappingOnlyWhereApplied: a mapping: on a type that does not apply
+// one is an error at its line.
+func TestMappingOnlyWhereApplied(t *testing.T) {
+	_, errs := parse(t, base+"channels:\n  - name: c\n    type: fake\n    mapping:\n      content: {from: text}\n")
+	wantErrors(t, errs, `petitiond.yaml:10: channels[0].mapping: the fake channel type does not apply an entry-level mapping`)
+}

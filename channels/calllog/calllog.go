@@ -62,9 +62,6 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if env.Mapper != nil {
-		return nil, errors.New("calllog does not use the entry-level mapping:; put the CDR column mapping under settings.mapping")
-	}
 	p, err := cfg.parser()
 	if err != nil {
 		return nil, err

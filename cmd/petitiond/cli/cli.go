@@ -121,6 +121,11 @@ func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int 
 			err = errors.Join(err, berr)
 		}
 	}
+	if err == nil {
+		// Build each channel as a start would (without binding or
+		// connecting): what only its type's New finds is reported too.
+		err = daemon.CheckChannels(cfg, reg)
+	}
 	if err != nil {
 		printErrors(stderr, err)
 		return 1

@@ -61,6 +61,39 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckBuildsChannels: check reports what only a channel's New finds,
+// and a mapping: on a type that does not apply one.
+func TestCheckBuildsChannels(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	os.WriteFile(file, []byte(`kafka: {brokers: [x]}
+channels:
+  - name: letters
+    type: imap
+    settings:
+      address: "imap.example.org:993"
+      username: u
+      password: p
+      tls_ca_file: `+filepath.Join(dir, "missing-ca.pem")+`
+`), 0o600)
+	code, _, errs := run("check", "-c", file)
+	if code != 1 || !strings.Contains(errs, file+":9: channels[0].settings.tls_ca_file: open ") {
+		t.Errorf("check with an unreadable CA file: exit %d\n%s", code, errs)
+	}
+	os.WriteFile(file, []byte(`kafka: {brokers: [x]}
+channels:
+  - name: letters
+    type: imap
+    settings: {address: "imap.example.org:993", username: u, password: p}
+    mapping:
+      content: {from: body}
+`), 0o600)
+	code, _, errs = run("check", "-c", file)
+	if code != 1 || !strings.Contains(errs, file+":7: channels[0].mapping: the imap channel type does not apply an entry-level mapping (types that do: web)") {
+		t.Errorf("check with a mapping on imap: exit %d\n%s", code, errs)
+	}
+}
+
 // TestRunFailsWhenAListenerCannotBind: the daemon exits 1 naming the
 // channel and the address instead of starting without it.
 func TestRunFailsWhenAListenerCannotBind(t *testing.T) {
