@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,7 +68,7 @@ func waitForCalls(t *testing.T, e *env, want []string, within time.Duration) []r
 			return recs
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d calls missing from Kafka after %v\n%s", missing, len(want), within, e.logs)
+			t.Fatalf("%d of %d calls missing from Kafka after %v\n%s", missing, len(want), within, e.logs())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -238,11 +237,10 @@ func TestCalllogKillAndRestart(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for len(consume(t, e.brokers, e.topic, 300, 2*time.Second)) < 300 {
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing produced\n%s", e.logs)
+			t.Fatalf("nothing produced\n%s", e.logs())
 		}
 	}
-	e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
+	e.kill()
 	before := len(consumeAll(t, e.brokers, e.topic))
 	t.Logf("killed with %d of 4000 records in Kafka", before)
 	write(4000, 5000) // the switch goes on writing

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -514,7 +513,7 @@ func TestImapLettersReachKafka(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 	for _, s := range []string{"王堃", "wangkun@", "拆迁", "执行款"} {
-		if strings.Contains(e.logs.String(), s) {
+		if strings.Contains(e.logs(), s) {
 			t.Errorf("logs contain petition data %q", s)
 		}
 	}
@@ -588,12 +587,11 @@ func TestImapKillAndRestart(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for m.count(m.done) < 20 {
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing moved to done\n%s", e.logs)
+			t.Fatalf("nothing moved to done\n%s", e.logs())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
+	e.kill()
 	done := m.count(m.done)
 	t.Logf("killed with %d of %d letters moved to done", done, n)
 	if done == n {
@@ -690,11 +688,11 @@ func TestImapServerRestart(t *testing.T) {
 		t.Errorf("%d distinct ids, want %d", len(got), n+6)
 	}
 	select {
-	case err := <-e.exited:
-		t.Fatalf("daemon exited: %v", err)
+	case <-e.d.Exited():
+		t.Fatalf("daemon exited: %v", e.d.Err())
 	default:
 	}
-	if !strings.Contains(e.logs.String(), "reconnecting") {
+	if !strings.Contains(e.logs(), "reconnecting") {
 		t.Errorf("no reconnection in the logs")
 	}
 	if err := e.stop(); err != nil {
@@ -749,7 +747,7 @@ func TestImapProcessingMailboxes(t *testing.T) {
 	}
 	t.Logf("%d records for %d letters", len(recs), n+1)
 	for _, e := range []*env{a, b} {
-		if !strings.Contains(e.logs.String(), "imap connected") {
+		if !strings.Contains(e.logs(), "imap connected") {
 			t.Errorf("daemon did not connect")
 		}
 	}
