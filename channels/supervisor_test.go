@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 // scripted fails its first runs with the given errors (a nil error:
@@ -44,17 +45,11 @@ func (r reconnecting) ReconnectBackoff() channels.Backoff { return *r.backoff }
 
 func waitState(t *testing.T, sup *channels.Supervisor, want channels.State) channels.Status {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st := sup.Status()
-		if st.State == want {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state %s, want %s", st.State, want)
-		}
-		time.Sleep(time.Millisecond)
+	var st channels.Status
+	if !testutil.Eventually(10*time.Second, func() bool { st = sup.Status(); return st.State == want }) {
+		t.Fatalf("state %s, want %s", st.State, want)
 	}
+	return st
 }
 
 func TestSupervisorRestartsAndKeepsStatus(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	_ "github.com/court12368/petitiond/channels/all"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/daemon"
-	tu "github.com/court12368/petitiond/internal/testutil"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 func TestSampleConfigIsValid(t *testing.T) {
@@ -79,22 +79,17 @@ admin: {listen: "127.0.0.1:0"}
 	}
 	body := []byte(`{"name":"张三","content":"请求立案"}`)
 	var rep struct{ ID, TrackingNo string }
-	for i := 0; ; i++ { // the web listener starts in the background
-		r, err := http.Post("http://"+webAddr+"/petitions", "application/json", bytes.NewReader(body))
-		if err == nil {
-			b, _ := io.ReadAll(r.Body)
-			r.Body.Close()
-			if r.StatusCode != 201 {
-				t.Fatalf("status %d: %s", r.StatusCode, b)
-			}
-			json.Unmarshal(b, &rep)
-			break
-		}
-		if i > 100 {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The listener is bound once Start returns.
+	r, err := http.Post("http://"+webAddr+"/petitions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 201 {
+		t.Fatalf("status %d: %s", r.StatusCode, b)
+	}
+	json.Unmarshal(b, &rep)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr), kgo.ConsumeTopics("petitions.intake"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -113,7 +108,13 @@ admin: {listen: "127.0.0.1:0"}
 	if string(rec.Key) != rep.ID {
 		t.Errorf("record key %s, reply id %s", rec.Key, rep.ID)
 	}
-	tu.ValidatePetition(t, rec.Value)
+	testutil.ValidatePetition(t, rec.Value)
 }
 
-func runtimeYield() { time.Sleep(5 * time.Millisecond) }
+// waitFor waits until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	if !testutil.Eventually(10*time.Second, cond) {
+		t.Fatalf("%s: not within 10s", what)
+	}
+}

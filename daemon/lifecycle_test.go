@@ -147,12 +147,7 @@ func TestConstructorFailureOnReload(t *testing.T) {
 	if st := e.status("frag"); st.Since == old.Since {
 		t.Errorf("frag was not restarted with its new settings")
 	}
-	for i := 0; e.status("frag-new").State != channels.StateRunning; i++ {
-		if i > 1000 {
-			t.Fatalf("frag-new: %+v, want running", e.status("frag-new"))
-		}
-		runtimeYield()
-	}
+	waitFor(t, "frag-new running", func() bool { return e.status("frag-new").State == channels.StateRunning })
 	if l := lastLine(e.logs.String(), "configuration reloaded"); !strings.Contains(l, "added=[frag-new] removed=[] changed=[frag]") {
 		t.Errorf("reload log: %s", l)
 	}
@@ -167,22 +162,12 @@ func TestFailedChannelIsRebuiltOnReload(t *testing.T) {
 	e.reg = ft.registry()
 	e.write("  - {name: frag, type: fragile}\n")
 	e.start()
-	for i := 0; e.status("frag").State != channels.StateFailed; i++ {
-		if i > 1000 {
-			t.Fatalf("frag: %+v, want failed", e.status("frag"))
-		}
-		runtimeYield()
-	}
+	waitFor(t, "frag failed", func() bool { return e.status("frag").State == channels.StateFailed })
 	ft.broken.Store(false)
 	if err := e.reload(); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; e.status("frag").State != channels.StateRunning; i++ {
-		if i > 1000 {
-			t.Fatalf("frag after the reload: %+v, want running", e.status("frag"))
-		}
-		runtimeYield()
-	}
+	waitFor(t, "frag running after the reload", func() bool { return e.status("frag").State == channels.StateRunning })
 	if n := ft.news.Load(); n != 2 {
 		t.Errorf("frag built %d times, want 2", n)
 	}

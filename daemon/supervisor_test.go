@@ -132,7 +132,7 @@ channels:
 	waitServing(t, webAddr)
 	var body string
 	var status int
-	for i := 0; i < 500; i++ {
+	waitFor(t, "/readyz naming letters", func() bool {
 		r, err := http.Get("http://" + d.AdminAddr() + "/readyz")
 		if err != nil {
 			t.Fatal(err)
@@ -140,11 +140,8 @@ channels:
 		b, _ := io.ReadAll(r.Body)
 		r.Body.Close()
 		status, body = r.StatusCode, string(b)
-		if status == 503 && strings.Contains(body, "letters") {
-			break
-		}
-		runtimeYield()
-	}
+		return status == 503 && strings.Contains(body, "letters")
+	})
 	if status != 503 || !strings.Contains(body, "channel letters: restarting (connect 192.0.2.1:993: connection refused)") {
 		t.Errorf("/readyz = %d %q, want 503 naming the channel letters and its error", status, body)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config/units"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 // server is an in-memory IMAP server that can be restarted on its address.
@@ -132,21 +133,40 @@ func (s *server) count(box string) int {
 
 func (s *server) waitCounts(within time.Duration, want map[string]int) {
 	s.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := map[string]int{}
+	got := map[string]int{}
+	if !testutil.Eventually(within, func() bool {
 		ok := true
 		for b, n := range want {
 			got[b] = s.count(b)
 			ok = ok && got[b] == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("mailbox counts %v, want %v", got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return ok
+	}) {
+		s.t.Fatalf("mailbox counts %v, want %v", got, want)
+	}
+}
+
+// waitSubmitted waits until the sink has taken n items.
+func waitSubmitted(t *testing.T, sk *sink, n int) {
+	t.Helper()
+	if !testutil.Eventually(5*time.Second, func() bool { return len(sk.submitted()) >= n }) {
+		t.Fatalf("%d items submitted, want %d", len(sk.submitted()), n)
+	}
+}
+
+// waitCommands waits until the clients sent cmd n more times than before.
+func (s *server) waitCommands(cmd string, before, n int) {
+	s.t.Helper()
+	if !testutil.Eventually(10*time.Second, func() bool { return s.commands(cmd)-before >= n }) {
+		s.t.Fatalf("%d more %s commands, want %d", s.commands(cmd)-before, cmd, n)
+	}
+}
+
+// waitLog waits until the channel logged substr.
+func (r *running) waitLog(t *testing.T, substr string) {
+	t.Helper()
+	if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(r.logs.String(), substr) }) {
+		t.Fatalf("the channel did not log %q", substr)
 	}
 }
 
@@ -410,13 +430,10 @@ func TestNothingMovedBeforeAckAndNoResubmission(t *testing.T) {
 	srv.append("INBOX", rawLetter("b@example.cn", "b"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
 	run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	// Longer than the poll interval: the letters are searched again but
-	// not submitted twice while their acks are pending.
-	time.Sleep(2500 * time.Millisecond)
+	waitSubmitted(t, sk, 2)
+	// The letters are searched again (every poll interval) but not
+	// submitted twice while their acks are pending.
+	srv.waitCommands("UID SEARCH", srv.commands("UID SEARCH"), 2)
 	if n := len(sk.submitted()); n != 2 {
 		t.Fatalf("%d submissions, want 2", n)
 	}
@@ -447,16 +464,15 @@ func TestNoBusyLoopWhenFull(t *testing.T) {
 	}
 	cl.Close()
 	run(t, cfg, sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitSubmitted(t, sk, 1)
 	for i := 0; i < 3; i++ {
 		srv.append("INBOX", rawLetter(fmt.Sprintf("more%d@example.cn", i), "m"), time.Now())
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if n := srv.commands("UID SEARCH"); n > 10 {
-		t.Errorf("%d searches while full: busy loop", n)
+	// While full the channel sends nothing, so the absence of a busy loop
+	// is watched over a window (longer than the poll interval): it fails
+	// as soon as the searches pile up.
+	if testutil.Eventually(1500*time.Millisecond, func() bool { return srv.commands("UID SEARCH") > 10 }) {
+		t.Errorf("%d searches while full: busy loop", srv.commands("UID SEARCH"))
 	}
 	if n := len(sk.submitted()); n != 1 {
 		t.Errorf("%d submissions with max_in_flight 1", n)
@@ -468,10 +484,11 @@ func TestNoBusyLoopWhenFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := srv.commands("MOVE")
+	released := time.Now()
 	sk.release(channels.Outcome{Ignored: true})
-	time.Sleep(time.Second)
-	if n := srv.commands("MOVE") - before; n < 2 || n > 20 {
-		t.Errorf("%d MOVE commands in 1s with retry_interval 100ms", n)
+	srv.waitCommands("MOVE", before, 3)
+	if took := time.Since(released); took < 150*time.Millisecond {
+		t.Errorf("3 MOVE commands in %v with retry_interval 100ms: a loop", took)
 	}
 	if err := cl.Create("Ignored", nil).Wait(); err != nil {
 		t.Fatal(err)
@@ -490,7 +507,7 @@ func TestIdleTakesNewMail(t *testing.T) {
 	cfg := testConfig(srv.addr)
 	cfg.PollInterval = units.Duration(time.Minute)
 	r := run(t, cfg, sk)
-	time.Sleep(300 * time.Millisecond) // connected and idle
+	r.waitLog(t, "mode=idle") // connected and idle
 	srv.append("INBOX", rawLetter("new@example.cn", "new"), time.Now())
 	srv.waitCounts(5*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if !strings.Contains(r.logs.String(), "mode=idle") {
@@ -504,7 +521,7 @@ func TestPollingWithoutIdle(t *testing.T) {
 	cfg := testConfig(srv.addr)
 	cfg.Idle = false
 	r := run(t, cfg, sk)
-	time.Sleep(200 * time.Millisecond)
+	r.waitLog(t, "mode=poll")
 	srv.append("INBOX", rawLetter("polled@example.cn", "p"), time.Now())
 	srv.waitCounts(5*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if !strings.Contains(r.logs.String(), "mode=poll") {
@@ -580,14 +597,15 @@ func TestReconnectKeepsAcksPending(t *testing.T) {
 	srv := newServer(t)
 	srv.append("INBOX", rawLetter("slow@example.cn", "s"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
-	run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	r := run(t, testConfig(srv.addr), sk)
+	waitSubmitted(t, sk, 1)
 	srv.stop()
 	sk.release(channels.Outcome{Records: []channels.Produced{{ID: "x"}}})
-	time.Sleep(300 * time.Millisecond)
+	// The channel noticed the connection is gone before the server is
+	// back.
+	if !testutil.Eventually(5*time.Second, func() bool { return r.sup.Status().State == channels.StateRestarting }) {
+		t.Fatalf("the lost connection was not noticed: %+v", r.sup.Status())
+	}
 	srv.start(srv.addr)
 	srv.waitCounts(10*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if n := sk.attempts("slow@example.cn"); n != 1 {
@@ -600,10 +618,7 @@ func TestDrainMovesAckedLetters(t *testing.T) {
 	srv.append("INBOX", rawLetter("d@example.cn", "d"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
 	r := run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitSubmitted(t, sk, 1)
 	r.cancel()
 	time.AfterFunc(200*time.Millisecond, func() { sk.release(channels.Outcome{Records: []channels.Produced{{ID: "x"}}}) })
 	if !r.wait(t, 5*time.Second) {

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/traditionalchinese"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/petition"
 )
@@ -162,21 +163,16 @@ func (m *mailboxes) count(box string) int {
 // waitCounts waits until every mailbox holds the wanted number of messages.
 func (m *mailboxes) waitCounts(within time.Duration, want map[string]int) {
 	m.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := map[string]int{}
+	got := map[string]int{}
+	if !testutil.Eventually(within, func() bool {
 		ok := true
 		for b, n := range want {
 			got[b] = m.count(b)
 			ok = ok && got[b] == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mailbox counts %v, want %v", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return ok
+	}) {
+		m.t.Fatalf("mailbox counts %v, want %v", got, want)
 	}
 }
 
@@ -584,12 +580,8 @@ func TestImapKillAndRestart(t *testing.T) {
 	const name = "letters-kill"
 	e := newEnv(t, kafka, m.channelYAML(name, "batch_size: 10", "max_in_flight: 20", "workers: 1"))
 	e.start()
-	deadline := time.Now().Add(60 * time.Second)
-	for m.count(m.done) < 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing moved to done\n%s", e.logs())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(60*time.Second, func() bool { return m.count(m.done) >= 20 }) {
+		t.Fatalf("nothing moved to done\n%s", e.logs())
 	}
 	e.kill()
 	done := m.count(m.done)
@@ -664,12 +656,8 @@ func TestImapServerRestart(t *testing.T) {
 	for _, raw := range raws[6:] {
 		m.appendMsg(m.inbox, raw, time.Now())
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for m.count(m.done) < 6+20 {
-		if time.Now().After(deadline) {
-			t.Fatal("backlog not started")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(60*time.Second, func() bool { return m.count(m.done) >= 6+20 }) {
+		t.Fatal("backlog not started")
 	}
 	restart()
 	t.Logf("restarted Dovecot with %d of %d letters done", m.count(m.done), n+6)
