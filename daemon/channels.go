@@ -177,7 +177,7 @@ func (d *Daemon) build(cc config.Channel) (*instance, error) {
 	log := d.Log.With("channel", cc.Name)
 	in := &instance{cfg: cc, done: make(chan struct{})}
 	in.sup = channels.NewSupervisor(cc.Name, cc.Type, log, channels.Backoff{Min: time.Second, Max: time.Minute},
-		d.metrics.Restarts.WithLabelValues(cc.Name).Inc)
+		func() { d.metrics.Restarts.WithLabelValues(cc.Name).Inc() })
 	env := channels.Env{
 		Name:         cc.Name,
 		Logger:       log,

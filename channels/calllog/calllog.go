@@ -185,6 +185,7 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 	// reader fails.
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
+	defer c.Close() // a listener Bind opened and this Run did not get to
 	workers := 2 * runtime.GOMAXPROCS(0)
 	if workers < 8 {
 		workers = 8
