@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 // TestBrokerOutage stops the broker: the web channel answers 503 with
@@ -19,8 +21,14 @@ func TestBrokerOutage(t *testing.T) {
 	e := newEnv(t, addr, "")
 	e.start()
 	js, _ := json.Marshal(fields)
-	if r := e.mustPost("application/json", js, nil); r.Status != 201 {
-		t.Fatalf("before outage: %+v", r)
+	// The fresh broker may still be electing the leaders of the topics
+	// petitiond just created: wait for a first 201.
+	var first reply
+	if !testutil.Eventually(60*time.Second, func() bool {
+		first = e.mustPost("application/json", js, map[string]string{"Idempotency-Key": "before-outage"})
+		return first.Status == 201
+	}) {
+		t.Fatalf("before outage: %+v", first)
 	}
 	kafka("stop")
 	// While the broker is down every answer is 503 with Retry-After (the
