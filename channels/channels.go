@@ -12,6 +12,14 @@
 // items are of a kind of their own, a decoder sub-package
 // channels/<type>/decode that registers itself with normalize.Register.
 // channels/all imports both.
+//
+// The framework owns the lifecycle. The daemon builds a channel with its
+// type's New (no I/O that can fail transiently), binds it when it listens
+// (Binder), and only when every channel of a configuration got that far
+// runs each under a Supervisor, which restarts Run with a Backoff when it
+// fails or panics, reconnects a Reconnector whose connection was lost, and
+// keeps the channel's Status. Run drains with Env.DrainContext and counts
+// what awaits its ack with Pending; it does not retry its own source.
 package channels
 
 import (
@@ -142,7 +150,9 @@ type Sink interface {
 // Channel is a running channel instance.
 type Channel interface {
 	// Run reads the source and submits items to sink until ctx is done.
-	// It returns nil on cancellation. On ctx cancellation the channel stops
+	// It returns nil on cancellation, and an error when its source fails
+	// (the supervisor runs it again after a backoff; state kept on the
+	// channel survives). On ctx cancellation the channel stops
 	// taking new input; items already submitted are drained by the engine,
 	// and the channel must still release sources whose Ack arrives while
 	// Run is returning (Run returns only when its pending acks are done or
