@@ -2,11 +2,15 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,6 +33,8 @@ type Config struct {
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
+	// Hash identifies the file's content (hex SHA-256 of its bytes).
+	Hash string `yaml:"-"`
 	// lines maps a dotted path (routes.rules[0].when) to its line.
 	lines map[string]int
 }
@@ -142,9 +148,17 @@ type Channel struct {
 	Decoded any `yaml:"-"`
 	// Line is where the entry starts.
 	Line int `yaml:"-"`
-	// Raw is the entry's settings re-encoded, to tell changed channels on
-	// reload.
-	Raw string `yaml:"-"`
+}
+
+// Same reports whether two entries configure the same channel: the same
+// name and type, decoded settings and mapping. How the YAML is written
+// (comments, key order, quoting, anchors) does not count, so a reload
+// leaves such a channel running.
+func (ch *Channel) Same(o *Channel) bool {
+	if ch.Name != o.Name || ch.Type != o.Type || !reflect.DeepEqual(ch.Decoded, o.Decoded) {
+		return false
+	}
+	return len(ch.Mapping) == 0 && len(o.Mapping) == 0 || reflect.DeepEqual(ch.Mapping, o.Mapping)
 }
 
 // Admin is the operations listener.
@@ -225,6 +239,8 @@ func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Confi
 	}
 	cfg := Defaults()
 	cfg.File = file
+	sum := sha256.Sum256(data)
+	cfg.Hash = hex.EncodeToString(sum[:])
 	cfg.lines = d.lines
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "empty configuration"}}
@@ -331,6 +347,16 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			d.errorf(at(p+".type"), p+".type", "unknown channel type %q (known: %v)", ch.Type, reg.Names())
 			continue
 		}
+		if len(ch.Mapping) > 0 && !t.Mapping {
+			var takers []string
+			for _, o := range reg.Types() {
+				if o.Mapping {
+					takers = append(takers, o.Name)
+				}
+			}
+			d.errorf(at(p+".mapping"), p+".mapping", "the %s channel type does not apply an entry-level mapping (types that do: %s); see `petitiond example %s`",
+				ch.Type, strings.Join(takers, ", "), ch.Type)
+		}
 		sc := t.NewConfig()
 		settings := &ch.Settings
 		if settings.Kind == 0 {
@@ -365,31 +391,24 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			continue
 		}
 		ch.Decoded = sc
-		ch.Raw = ch.Type + "\n"
-		if settings != nil {
-			b, _ := yaml.Marshal(resolveAliases(settings))
-			ch.Raw += string(b)
-		}
-		if len(ch.Mapping) > 0 {
-			b, _ := yaml.Marshal(ch.Mapping)
-			ch.Raw += "mapping:\n" + string(b)
-		}
 	}
 }
 
-// resolveAliases copies a node with every alias replaced by what it points
-// to, so that a change inside an anchored block changes the copy.
-func resolveAliases(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+// ChannelError places an error about channels[i] found after parsing (by
+// its type's New, or when binding its address) in the file: an
+// InvalidError naming a setting points at that setting.
+func (c *Config) ChannelError(i int, err error) *Error {
+	p := fmt.Sprintf("channels[%d]", i)
+	var ie *channels.InvalidError
+	if asInvalid(err, &ie) && ie.Field != "" {
+		fp := p + ".settings." + ie.Field
+		line := c.lines[fp]
+		if line == 0 {
+			line = c.lines[p]
+		}
+		return &Error{File: c.File, Line: line, Path: fp, Msg: ie.Reason}
 	}
-	c := *n
-	c.Anchor = ""
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		c.Content[i] = resolveAliases(k)
-	}
-	return &c
+	return &Error{File: c.File, Line: c.lines[p], Path: p, Msg: c.Channels[i].Name + ": " + err.Error()}
 }
 
 // leafErrors lists the errors joined in err (errors.Join, as

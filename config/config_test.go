@@ -264,9 +264,9 @@ func TestSecondDocumentRejected(t *testing.T) {
 	wantErrors(t, errs, `petitiond.yaml:6: a second YAML document`)
 }
 
-// TestRawFollowsAliases: a change inside an anchored block changes the
-// channel's fingerprint, so a reload restarts it.
-func TestRawFollowsAliases(t *testing.T) {
+// TestSameFollowsAliases: a change inside an anchored block changes the
+// channels that use it, so a reload restarts them.
+func TestSameFollowsAliases(t *testing.T) {
 	reg := registry()
 	src := func(addr string) string {
 		return base + "channels:\n  - {name: zero, type: fake, settings: &c {address: " + addr + "}}\n  - {name: one, type: fake, settings: *c}\n"
@@ -279,7 +279,56 @@ func TestRawFollowsAliases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c1.Channels[1].Raw == c2.Channels[1].Raw {
-		t.Errorf("Raw of an aliased settings block does not change with the anchor: %q", c1.Channels[1].Raw)
+	if c1.Channels[1].Same(&c2.Channels[1]) {
+		t.Errorf("an aliased settings block is the same after its anchor changed")
 	}
+}
+
+// TestSameIgnoresHowItIsWritten: comments, key order, flow or block style
+// and quoting do not change a channel (a comment-only edit must not
+// restart it); a changed value, type or mapping does.
+func TestSameIgnoresHowItIsWritten(t *testing.T) {
+	reg := registry()
+	reg.Register(channels.Type{
+		Name: "mapped", NewConfig: func() any { return &fakeSettings{} }, Mapping: true,
+		New: func(any, channels.Env) (channels.Channel, error) { return nil, nil },
+	})
+	one := func(t *testing.T, src string) *config.Channel {
+		t.Helper()
+		cfg, err := config.Parse("a.yaml", []byte(base+"channels:\n"+src), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &cfg.Channels[0]
+	}
+	orig := one(t, "  - {name: w, type: fake, settings: {address: a, port: 1}}\n")
+	for _, same := range []string{
+		"  # the portal\n  - name: w # its name\n    type: fake\n    settings:\n      port: 1 # the port\n      address: \"a\"\n",
+		"  - {name: w, type: fake, settings: {port: 1, address: a, interval: 5s}}\n",
+	} {
+		if !orig.Same(one(t, same)) {
+			t.Errorf("not the same channel:\n%s", same)
+		}
+	}
+	for _, other := range []string{
+		"  - {name: w, type: fake, settings: {address: b, port: 1}}\n",
+		"  - {name: w, type: mapped, settings: {address: a, port: 1}}\n",
+		"  - {name: v, type: fake, settings: {address: a, port: 1}}\n",
+	} {
+		if orig.Same(one(t, other)) {
+			t.Errorf("the same channel:\n%s", other)
+		}
+	}
+	m1 := one(t, "  - {name: w, type: mapped, mapping: {content: {from: text}}}\n")
+	m2 := one(t, "  - {name: w, type: mapped, mapping: {content: {from: body}}}\n")
+	if m1.Same(m2) || !m1.Same(one(t, "  - name: w\n    type: mapped\n    mapping:\n      content: {from: text} # the text\n")) {
+		t.Errorf("mapping changes are not told apart from how the mapping is written")
+	}
+}
+
+// TestMappingOnlyWhereApplied: a mapping: on a type that does not apply
+// one is an error at its line.
+func TestMappingOnlyWhereApplied(t *testing.T) {
+	_, errs := parse(t, base+"channels:\n  - name: c\n    type: fake\n    mapping:\n      content: {from: text}\n")
+	wantErrors(t, errs, `petitiond.yaml:10: channels[0].mapping: the fake channel type does not apply an entry-level mapping`)
 }

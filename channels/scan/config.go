@@ -166,5 +166,7 @@ func init() {
 			return New(cfg.(*Config), env)
 		},
 		Example: example,
+		// The entry's mapping reads sidecars of other shapes.
+		Mapping: true,
 	})
 }

@@ -57,7 +57,7 @@ type Channel struct {
 	retry   map[string]time.Time // base name → not before
 	claimed map[string]bool      // base names in the slot being worked on
 
-	pending  sync.WaitGroup // submitted items whose ack is outstanding
+	pending  *channels.Pending // submitted items whose ack is outstanding
 	taken    atomic.Int64
 	finished atomic.Int64
 	pages    atomic.Int64
@@ -70,7 +70,7 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 		return nil, err
 	}
 	c := &Channel{cfg: cfg, env: env, log: env.Logger, x: x, regNo: regexp.MustCompile(cfg.Barcodes.Pattern),
-		retry: map[string]time.Time{}, claimed: map[string]bool{}}
+		retry: map[string]time.Time{}, claimed: map[string]bool{}, pending: channels.NewPending(1 << 20)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -168,16 +168,10 @@ loop:
 	close(jobs)
 	stopOCR()
 	workers.Wait()
-	drained := make(chan struct{})
-	go func() { c.pending.Wait(); close(drained) }()
-	timeout := c.env.DrainTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	select {
-	case <-drained:
-	case <-time.After(timeout):
-		c.log.Warn("scan: stopped with acks outstanding; their files stay claimed and are read again on the next start")
+	drain, cancelDrain := c.env.DrainContext(ctx)
+	defer cancelDrain()
+	if err := c.pending.Wait(drain); err != nil {
+		c.log.Warn("scan: stopped with acks outstanding; their files stay claimed and are read again on the next start", "pending", c.pending.Len())
 	}
 	c.log.Info("scan: stopped", "taken", c.taken.Load(), "finished", c.finished.Load(), "pages", c.pages.Load())
 	return nil
@@ -375,12 +369,13 @@ func (c *Channel) work(ctx context.Context, sink channels.Sink, j job) {
 		return
 	}
 	it.Ack = func(o channels.Outcome) {
+		// Acks must not block: moving files is the channel's own work.
 		go func() {
 			defer c.pending.Done()
 			c.release(j, o)
 		}()
 	}
-	c.pending.Add(1)
+	c.pending.TryTake()
 	if err := sink.Submit(ctx, it); err != nil {
 		c.pending.Done()
 		if ctx.Err() != nil {

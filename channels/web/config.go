@@ -121,5 +121,6 @@ func init() {
 			return New(cfg.(*Config), env)
 		},
 		Example: example,
+		Mapping: true, // JSON and form bodies in a partner's shape
 	})
 }

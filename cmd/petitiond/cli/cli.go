@@ -135,6 +135,11 @@ func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int 
 			err = errors.Join(err, berr)
 		}
 	}
+	if err == nil {
+		// Build each channel as a start would (without binding or
+		// connecting): what only its type's New finds is reported too.
+		err = daemon.CheckChannels(cfg, reg)
+	}
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
@@ -164,6 +169,7 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
 	d, err := daemon.Start(cfg, reg, log)
 	if err != nil {
+		fmt.Fprintln(stderr, "petitiond did not start:")
 		printErrors(stderr, err)
 		return 1
 	}

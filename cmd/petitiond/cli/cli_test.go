@@ -177,3 +177,66 @@ func (s *syncWriter) String() string {
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
+
+// TestCheckBuildsChannels: check reports what only a channel's New finds,
+// and a mapping: on a type that does not apply one.
+func TestCheckBuildsChannels(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	os.WriteFile(file, []byte(`kafka: {brokers: [x]}
+channels:
+  - name: letters
+    type: imap
+    settings:
+      address: "imap.example.org:993"
+      username: u
+      password: p
+      tls_ca_file: `+filepath.Join(dir, "missing-ca.pem")+`
+`), 0o600)
+	code, _, errs := run("check", "-c", file)
+	if code != 1 || !strings.Contains(errs, file+":9: channels[0].settings.tls_ca_file: open ") {
+		t.Errorf("check with an unreadable CA file: exit %d\n%s", code, errs)
+	}
+	os.WriteFile(file, []byte(`kafka: {brokers: [x]}
+channels:
+  - name: letters
+    type: imap
+    settings: {address: "imap.example.org:993", username: u, password: p}
+    mapping:
+      content: {from: body}
+`), 0o600)
+	code, _, errs = run("check", "-c", file)
+	if code != 1 || !strings.Contains(errs, file+":7: channels[0].mapping: the imap channel type does not apply an entry-level mapping (types that do: scan, web)") {
+		t.Errorf("check with a mapping on imap: exit %d\n%s", code, errs)
+	}
+}
+
+// TestRunFailsWhenAListenerCannotBind: the daemon exits 1 naming the
+// channel and the address instead of starting without it.
+func TestRunFailsWhenAListenerCannotBind(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kafka := free.Addr().String()
+	free.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`kafka: {embedded: {listen: %q, data_dir: %q}}
+blobs: {dir: %q}
+state: {dir: %q}
+admin: {listen: "127.0.0.1:0"}
+channels:
+  - {name: web-portal, type: web, settings: {listen: %q}}
+`, kafka, filepath.Join(dir, "kafka"), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), taken.Addr())), 0o600)
+	code, _, errs := run("run", "-watch=false", "-c", file)
+	want := file + ":6: channels[0]: web-portal: web: listen: listen tcp " + taken.Addr().String() + ": bind: address already in use"
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("run with a taken port: exit %d, want 1 and %q in\n%s", code, want, errs)
+	}
+}
