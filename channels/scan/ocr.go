@@ -167,8 +167,8 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 	}
 	res := &ocrResult{format: format}
 	o := c.cfg.OCR
-	for i, pg := range pages {
-		img, err := decodeImage(pg)
+	for i, pageFile := range pages {
+		img, err := decodeImage(pageFile)
 		if err != nil {
 			return nil, unreadable("page %d: not a readable %s image", i+1, format)
 		}
@@ -179,29 +179,9 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 			return nil, fmt.Errorf("%w: %v", errTransient, err)
 		}
 		res.prepared = append(res.prepared, prepared)
-		args := []string{prepared, "stdout", "-l", o.Languages, "--psm", fmt.Sprint(o.PSM), "--dpi", fmt.Sprint(o.DPI), "tsv"}
-		out, err := run(ctx, o.Command, args...)
+		pg, err := c.readPage(ctx, prepared, i+1, o.PSM)
 		if err != nil {
-			if errors.Is(err, errTransient) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: tesseract failed on page %d: %v", errTransient, i+1, err)
-		}
-		ps, err := form.ParseTSV(bytes.NewReader(out))
-		if err != nil {
-			return nil, fmt.Errorf("%w: tesseract output: %v", errTransient, err)
-		}
-		pg := &form.Page{Num: i + 1}
-		for _, p := range ps {
-			for _, l := range p.Lines {
-				l.Page = i + 1
-			}
-			pg.Lines = append(pg.Lines, p.Lines...)
-			pg.Conf += p.Conf * float64(p.Words)
-			pg.Words += p.Words
-		}
-		if pg.Words > 0 {
-			pg.Conf /= float64(pg.Words)
+			return nil, err
 		}
 		res.pages = append(res.pages, pg)
 		if c.cfg.Barcodes.Enabled {
@@ -213,6 +193,36 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 		}
 	}
 	return res, nil
+}
+
+// readPage reads one cleaned page with tesseract (TSV with word
+// confidences) in the page segmentation mode psm.
+func (c *Channel) readPage(ctx context.Context, prepared string, num, psm int) (*form.Page, error) {
+	o := c.cfg.OCR
+	out, err := run(ctx, o.Command, prepared, "stdout", "-l", o.Languages, "--psm", fmt.Sprint(psm), "--dpi", fmt.Sprint(o.DPI), "tsv")
+	if err != nil {
+		if errors.Is(err, errTransient) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: tesseract failed on page %d: %v", errTransient, num, err)
+	}
+	ps, err := form.ParseTSV(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("%w: tesseract output: %v", errTransient, err)
+	}
+	pg := &form.Page{Num: num}
+	for _, p := range ps {
+		for _, l := range p.Lines {
+			l.Page = num
+		}
+		pg.Lines = append(pg.Lines, p.Lines...)
+		pg.Conf += p.Conf * float64(p.Words)
+		pg.Words += p.Words
+	}
+	if pg.Words > 0 {
+		pg.Conf /= float64(pg.Words)
+	}
+	return pg, nil
 }
 
 // barcodes runs zbarimg on a page; exit status 4 means none were found.

@@ -522,6 +522,18 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 					it.Fields[f], want = joined, joined
 				}
 				ok, least := agreement(second, want)
+				if !ok && f == petition.FieldName {
+					// The page and the line disagree. A reading of the page
+					// as one uniform block (--psm 6) breaks the tie: a name
+					// that two of the three readings give is taken.
+					if alt, err := c.readPage(ctx, res.prepared[v.Page-1], v.Page, 6); err == nil {
+						if av, found := c.x.Extract([]*form.Page{alt})[f]; found {
+							if ok2, l2 := agreement(second, av.First); ok2 {
+								it.Fields[f], ok, least = av.First, true, l2
+							}
+						}
+					}
+				}
 				agree[string(f)] = ok
 				if ok {
 					leastChar[string(f)] = round1(least)

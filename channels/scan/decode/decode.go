@@ -381,6 +381,10 @@ func (r *reading) readAddress() {
 	if !ok {
 		return
 	}
+	if fixed, ok := fixCity(v); ok {
+		v = fixed
+		r.corrected = append(r.corrected, "address: Jiangxi city name")
+	}
 	r.out[petition.FieldAddress] = v
 	if agreed, reread := r.agree[string(petition.FieldAddress)]; (reread && !agreed) || r.confOf(petition.FieldAddress) < r.minConf {
 		r.review(ReasonAddressUnsure, petition.FieldAddress)

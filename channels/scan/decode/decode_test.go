@@ -235,3 +235,20 @@ func FuzzForm(f *testing.F) {
 		}
 	})
 }
+
+func TestFixCity(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"江西省闽州市章贡区胜利路256号", "江西省赣州市章贡区胜利路256号"},
+		{"江西省上侥市信州区八一大道88号", "江西省上饶市信州区八一大道88号"},
+		{"江西省南昌市东湖区", "江西省南昌市东湖区"},
+		{"福建省福州市鼓楼区", "福建省福州市鼓楼区"}, // another province: left alone
+		{"闽州市章贡区", "闽州市章贡区"},       // no province: not sure it is Jiangxi
+		{"江西省某某市", "江西省某某市"},       // no near city
+	} {
+		f := base()
+		f[petition.FieldAddress] = tc.in
+		if p := decodeOK(t, item(f)); p.Petitioner.Address != tc.want {
+			t.Errorf("%s → %s, want %s", tc.in, p.Petitioner.Address, tc.want)
+		}
+	}
+}
