@@ -2,6 +2,7 @@ package integration
 
 import (
 	"crypto/sha256"
+	"image"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -68,41 +69,120 @@ func dropAll(t *testing.T, folder string, files map[string][]byte) {
 	}
 }
 
-// TestScanForms: forms dropped into the hot folder are in Kafka with the
-// fields read off the page, and the scans are in done/ afterwards.
+// TestScanForms: every kind of file a desk produces, dropped into the hot
+// folder, is in Kafka with the fields read off the page, and the scans are
+// in done/ (or error/) afterwards: a lines form (PNG), a rotated noisy table
+// (JPEG), a two-page TIFF, a two-page PDF with a QR cover sheet, a scan with
+// a sidecar, a broken PDF and a file that is no scan.
 func TestScanForms(t *testing.T) {
 	kafka := broker(t)
 	needOCR(t)
 	folder := filepath.Join(t.TempDir(), "scans")
 	e := newEnv(t, kafka, scanYAML("visits", folder))
 	e.start()
-	files, ids := scanForms(t, 2, 1)
+	rng := rand.New(rand.NewPCG(11, 12))
+	forms := map[string]scantest.Form{}
+	files := map[string][]byte{}
+	render := func(name string, layout scantest.Layout) *image.Gray {
+		f := scantest.RandomForm(rng)
+		forms[name] = f
+		img, err := scantest.Render(f, layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	files["lines.png"] = scantest.PNG(render("lines.png", scantest.LayoutLines))
+	files["table-noisy.jpg"] = scantest.JPEG(scantest.Noisy(render("table-noisy.jpg", scantest.LayoutTable), -2, 5), 75)
+	letter, err := scantest.RenderLetter("以上情况属实，恳请法院尽快处理。")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tif, err := scantest.TIFF(render("two-pages.tif", scantest.LayoutLines), letter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["two-pages.tif"] = tif
+	cover, err := scantest.CoverSheet("LF-20261201-0007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["cover.pdf"] = scantest.PDF(cover, render("cover.pdf", scantest.LayoutTable))
+	files["with-sidecar.png"] = scantest.PNG(render("with-sidecar.png", scantest.LayoutTable))
+	files["with-sidecar.json"] = []byte(`{"name": "欧阳娜娜", "phone": "13800138000", "registration_no": "LF-20261201-0008"}`)
+	files["broken.pdf"] = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >>\n")
+	files["notes.png"] = []byte("not a scan")
+	ids := []string{}
+	for name, b := range files {
+		switch name {
+		case "cover.pdf":
+			ids = append(ids, "registration:LF-20261201-0007")
+		case "with-sidecar.png":
+			ids = append(ids, "registration:LF-20261201-0008")
+		case "lines.png", "table-noisy.jpg", "two-pages.tif":
+			s := sha256.Sum256(b)
+			ids = append(ids, "sha256:"+hex.EncodeToString(s[:]))
+		}
+	}
+	dropAll(t, folder, map[string][]byte{"with-sidecar.json": files["with-sidecar.json"]})
+	delete(files, "with-sidecar.json")
 	dropAll(t, folder, files)
-	dropAll(t, folder, map[string][]byte{"notes.png": []byte("not a scan")})
-	recs := waitForCalls(t, e, ids, 3*time.Minute)
+	recs := waitForCalls(t, e, ids, 4*time.Minute)
 	checkCalls(t, "visits", recs, ids, false)
 	for _, r := range recs {
 		ch, _ := r.Value["channel"].(map[string]any)
 		meta, _ := r.Value["meta"].(map[string]any)
 		pt, _ := r.Value["petitioner"].(map[string]any)
-		if ch["type"] != "scan" || meta["scan.pages"] != float64(1) || pt["id_number"] == "" || r.Value["content"] == "" {
-			t.Errorf("record: channel %v pages %v petitioner %v", ch, meta["scan.pages"], pt)
+		file, _ := meta["scan.file"].(string)
+		f := forms[file]
+		if ch["type"] != "scan" || r.Value["content"] == "" {
+			t.Errorf("%s: channel %v content %q", file, ch, r.Value["content"])
+		}
+		labels := fmt.Sprint(r.Value["labels"])
+		review := strings.Contains(labels, petition.LabelNeedsReview)
+		// An identifier is right, or empty with needs_review.
+		for what, pair := range map[string][2]any{"id_number": {pt["id_number"], f.IDNumber}, "phone": {pt["phone"], "+86" + f.Phone}} {
+			if file == "with-sidecar.png" && what == "phone" {
+				pair[1] = "+8613800138000"
+			}
+			if pair[0] != pair[1] && !(pair[0] == "" && review) {
+				t.Errorf("%s: %s = %v, want %v (labels %s)", file, what, pair[0], pair[1], labels)
+			}
+		}
+		switch file {
+		case "two-pages.tif", "cover.pdf":
+			if meta["scan.pages"] != float64(2) {
+				t.Errorf("%s: pages %v", file, meta["scan.pages"])
+			}
+		case "with-sidecar.png":
+			if pt["name"] != "欧阳娜娜" {
+				t.Errorf("sidecar name lost: %v", pt["name"])
+			}
+		}
+		if file == "cover.pdf" && meta["scan.registration_no"] != "LF-20261201-0007" {
+			t.Errorf("cover sheet: registration %v", meta["scan.registration_no"])
 		}
 	}
-	dead := consumeAll(t, e.brokers, e.dead)
-	if !testutil.Eventually(time.Minute, func() bool { dead = consumeAll(t, e.brokers, e.dead); return len(dead) == 1 }) {
-		t.Fatalf("%d dead letters, want 1 (the file that is no scan)", len(dead))
+	var dead []record
+	if !testutil.Eventually(time.Minute, func() bool { dead = consumeAll(t, e.brokers, e.dead); return len(dead) == 2 }) {
+		t.Fatalf("%d dead letters, want 2 (the broken PDF, the file that is no scan)", len(dead))
 	}
-	if !strings.Contains(fmt.Sprint(dead[0].Value["error"]), "not a PNG, JPEG, TIFF or PDF") {
-		t.Errorf("dead letter: %v", dead[0].Value["error"])
+	for _, d := range dead {
+		if o, _ := d.Value["original"].(map[string]any); o["sha256"] == "" || o["sha256"] == nil {
+			t.Errorf("dead letter without its stored original: %v", d.Value)
+		}
 	}
 	for name := range files {
-		if !testutil.Eventually(30*time.Second, func() bool { _, err := os.Stat(filepath.Join(folder, "done", name)); return err == nil }) {
-			t.Errorf("%s not moved to done/", name)
+		dir := "done"
+		if name == "broken.pdf" || name == "notes.png" {
+			dir = "error"
+		}
+		if !testutil.Eventually(30*time.Second, func() bool { _, err := os.Stat(filepath.Join(folder, dir, name)); return err == nil }) {
+			t.Errorf("%s not moved to %s/", name, dir)
 		}
 	}
-	if !testutil.Eventually(30*time.Second, func() bool { _, err := os.Stat(filepath.Join(folder, "error", "notes.png")); return err == nil }) {
-		t.Error("notes.png not moved to error/")
+	if _, err := os.Stat(filepath.Join(folder, "done", "with-sidecar.json")); err != nil {
+		t.Errorf("the sidecar did not move with its scan: %v", err)
 	}
 }
 
