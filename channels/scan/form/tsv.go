@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Word is one word tesseract read, with its confidence (0–100).
@@ -115,8 +116,8 @@ func startsCJK(s string) bool {
 }
 
 func endsCJK(s string) bool {
-	r := []rune(s)
-	return len(r) > 0 && isCJK(r[len(r)-1])
+	r, n := utf8.DecodeLastRuneInString(s)
+	return n > 0 && isCJK(r)
 }
 
 // ParseTSV reads tesseract's TSV output (level, page_num, block_num,
@@ -163,9 +164,11 @@ func ParseTSV(r io.Reader) ([]*Page, error) {
 			continue
 		}
 		conf, err := strconv.ParseFloat(cols[10], 64)
-		if err != nil {
+		if err != nil || conf != conf {
 			return nil, fmt.Errorf("tsv line %d: confidence %q is not a number", n, cols[10])
 		}
+		// tesseract gives 0–100, and -1 for what is no word.
+		conf = min(max(conf, -1), 100)
 		key := cols[1] + "/" + cols[2] + "/" + cols[3] + "/" + cols[4]
 		if cur == nil || key != curKey {
 			cur = &Line{Page: pnum}
