@@ -84,50 +84,48 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// pageImages turns the file into one PNG per page in dir: PDFs rendered by
-// pdftoppm, multi-page TIFFs split by tiffsplit, images as they are.
+// pageImages turns the file into one image per page in dir: PDFs rendered
+// by pdftoppm, multi-page TIFFs split by tiffsplit, images as they are.
 func (c *Channel) pageImages(ctx context.Context, file, format, dir string) ([]string, error) {
 	o := c.cfg.OCR
+	var tool []string
+	var kind, glob string
 	switch format {
 	case "pdf":
-		if out, err := run(ctx, o.PDFInfo, file); err != nil {
-			if errors.Is(err, errTransient) {
-				return nil, err
-			}
-			return nil, unreadable("not a readable PDF (%s)", firstLine(err.Error()))
-		} else if n := pdfPages(out); n > c.cfg.MaxPages {
+		out, err := run(ctx, o.PDFInfo, file)
+		if err != nil {
+			return nil, toolError(err, "PDF")
+		}
+		if n := pdfPages(out); n > c.cfg.MaxPages {
 			return nil, unreadable("%d pages, more than max_pages %d", n, c.cfg.MaxPages)
 		}
-		if _, err := run(ctx, o.PDFToPPM, "-r", fmt.Sprint(o.DPI), "-gray", "-png", file, filepath.Join(dir, "page")); err != nil {
-			if errors.Is(err, errTransient) {
-				return nil, err
-			}
-			return nil, unreadable("not a readable PDF (%s)", firstLine(err.Error()))
-		}
-		pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
-		sort.Strings(pages)
-		if len(pages) == 0 {
-			return nil, unreadable("the PDF has no pages")
-		}
-		return pages, nil
+		tool, kind, glob = []string{o.PDFToPPM, "-r", fmt.Sprint(o.DPI), "-gray", "-png", file, filepath.Join(dir, "page")}, "PDF", "page*.png"
 	case "tiff":
-		if _, err := run(ctx, o.TIFFSplit, file, filepath.Join(dir, "page")); err != nil {
-			if errors.Is(err, errTransient) {
-				return nil, err
-			}
-			return nil, unreadable("not a readable TIFF (%s)", firstLine(err.Error()))
-		}
-		pages, _ := filepath.Glob(filepath.Join(dir, "page*.tif"))
-		sort.Strings(pages)
-		if len(pages) == 0 {
-			return nil, unreadable("the TIFF has no pages")
-		}
-		if len(pages) > c.cfg.MaxPages {
-			return nil, unreadable("%d pages, more than max_pages %d", len(pages), c.cfg.MaxPages)
-		}
-		return pages, nil
+		tool, kind, glob = []string{o.TIFFSplit, file, filepath.Join(dir, "page")}, "TIFF", "page*.tif"
+	default:
+		return []string{file}, nil
 	}
-	return []string{file}, nil
+	if _, err := run(ctx, tool[0], tool[1:]...); err != nil {
+		return nil, toolError(err, kind)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, glob))
+	sort.Strings(pages)
+	switch {
+	case len(pages) == 0:
+		return nil, unreadable("the %s has no pages", kind)
+	case len(pages) > c.cfg.MaxPages:
+		return nil, unreadable("%d pages, more than max_pages %d", len(pages), c.cfg.MaxPages)
+	}
+	return pages, nil
+}
+
+// toolError is a page tool's failure: transient when the tool is missing
+// or was stopped, else the file is unreadable.
+func toolError(err error, kind string) error {
+	if errors.Is(err, errTransient) {
+		return err
+	}
+	return unreadable("not a readable %s (%s)", kind, firstLine(err.Error()))
 }
 
 func pdfPages(info []byte) int {

@@ -4,7 +4,6 @@ import (
 	"image"
 	"image/draw"
 	"math"
-	"sort"
 )
 
 // Page preparation before OCR. Desk scans come rotated by a few degrees,
@@ -182,70 +181,47 @@ func rotate(g *image.Gray, deg float64) *image.Gray {
 }
 
 // removeRules whitens long straight runs of dark pixels: table borders and
-// underlines, never strokes of characters (far shorter).
+// underlines, never strokes of characters (far shorter). Runs are found in
+// both directions on the page as it is, then whitened (so a border crossing
+// another is still one run).
 func removeRules(g *image.Gray) {
 	t := threshold(g)
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	minH, minV := w*8/100, h*8/100
-	dark := func(x, y int) bool { return g.Pix[y*g.Stride+x] < t }
-	var hruns, vruns [][3]int
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; {
-			if !dark(x, y) {
-				x++
-				continue
-			}
-			x0 := x
-			for x < w && dark(x, y) {
-				x++
-			}
-			if x-x0 >= minH {
-				hruns = append(hruns, [3]int{y, x0, x})
+	type run struct {
+		at          func(j, i int) int
+		m           int // lines in this direction
+		j, from, to int
+	}
+	var runs []run
+	// along finds the runs of one direction: m lines of length n, position
+	// i of line j at pixel index at(j, i).
+	along := func(n, m, minRun int, at func(j, i int) int) {
+		for j := 0; j < m; j++ {
+			for i := 0; i < n; {
+				if g.Pix[at(j, i)] >= t {
+					i++
+					continue
+				}
+				i0 := i
+				for i < n && g.Pix[at(j, i)] < t {
+					i++
+				}
+				if i-i0 >= minRun {
+					runs = append(runs, run{at, m, j, i0, i})
+				}
 			}
 		}
 	}
-	for x := 0; x < w; x++ {
-		for y := 0; y < h; {
-			if !dark(x, y) {
-				y++
-				continue
-			}
-			y0 := y
-			for y < h && dark(x, y) {
-				y++
-			}
-			if y-y0 >= minV {
-				vruns = append(vruns, [3]int{x, y0, y})
-			}
-		}
-	}
+	along(w, h, w*8/100, func(y, x int) int { return y*g.Stride + x })
+	along(h, w, h*8/100, func(x, y int) int { return y*g.Stride + x })
 	// Whiten each run and its anti-aliased fringe (one pixel either side).
-	for _, r := range hruns {
-		for _, y := range []int{r[0] - 1, r[0], r[0] + 1} {
-			if y >= 0 && y < h {
-				for x := r[1]; x < r[2]; x++ {
-					g.Pix[y*g.Stride+x] = 255
+	for _, r := range runs {
+		for _, j := range []int{r.j - 1, r.j, r.j + 1} {
+			if j >= 0 && j < r.m {
+				for i := r.from; i < r.to; i++ {
+					g.Pix[r.at(j, i)] = 255
 				}
 			}
 		}
 	}
-	for _, r := range vruns {
-		for _, x := range []int{r[0] - 1, r[0], r[0] + 1} {
-			if x >= 0 && x < w {
-				for y := r[1]; y < r[2]; y++ {
-					g.Pix[y*g.Stride+x] = 255
-				}
-			}
-		}
-	}
-}
-
-// medianOf returns the median of xs (0 for none).
-func medianOf(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }
