@@ -2,9 +2,9 @@ package integration
 
 import (
 	"crypto/sha256"
-	"image"
 	"encoding/hex"
 	"fmt"
+	"image"
 	"math/rand/v2"
 	"os"
 	"os/exec"
