@@ -350,6 +350,7 @@ func (c *Channel) claimReady(max int) []job {
 		}
 		c.mu.Lock()
 		c.claimed[name] = true
+		delete(c.retry, name)
 		c.mu.Unlock()
 		out = append(out, j)
 	}
