@@ -54,7 +54,7 @@ func TestLookup(t *testing.T) {
 	doc := decodeJSON(t, `{
 	  "call": {"id": "c1", "from": {"number": "13912345678"}, "times": [1709255702, "x"]},
 	  "legs": [{"agent": "A01"}, {"agent": "A02", "tags": [["t00", "t01"]]}],
-	  "0": "zero key", "n": null, "items[0]": "literal"
+	  "0": "zero key", "obj": {"1": "one"}, "n": null, "items[0]": "literal"
 	}`)
 	for _, tt := range []struct {
 		path  string
@@ -69,6 +69,7 @@ func TestLookup(t *testing.T) {
 		{"legs[1].agent", "A02", true},
 		{"legs[1].tags[0][1]", "t01", true},
 		{"legs.1.tags.0.1", "t01", true},
+		{"obj[1]", "one", true},        // [1] is .1 is a key in a map
 		{"0", "zero key", true},        // a number is a key in a map
 		{"n", nil, true},               // null is found
 		{"items[0]", "literal", true},  // a key written with brackets

@@ -7,52 +7,56 @@ import (
 )
 
 // Path is a parsed path into a document: dot-separated keys, where a
-// number (items.0.text) or a bracketed number (items[0].text) indexes an
-// array. It is the one path syntax of every mapping in petitiond: the web
-// and scan channels' mapping (from, join) and the calllog CDR mapping
-// (fields, for jsonl).
-type Path []Segment
+// number (items.0.text) or a bracketed number (items[0].text, items[0][1])
+// indexes an array; the two spellings are the same path. A number applied
+// to a map is a key. It is the one path syntax of every mapping in
+// petitiond: the web and scan channels' mapping (from, join) and the
+// calllog CDR mapping (fields, for jsonl).
+type Path struct {
+	elems []string  // legs[0].agent: legs, 0, agent
+	lits  []literal // the segments written with brackets
+}
 
-// Segment is one dot-separated part of a path: a key, then the indexes
-// written in brackets after it (legs[0][1] is key legs, indexes 0 and 1).
-type Segment struct {
-	Key     string
-	Indexes []int
-	raw     string // as written, for documents whose keys hold brackets
+// literal is a dotted segment written with brackets (elems[start:end]),
+// also looked up as a key as written, so that form fields named like
+// items[0] are found by that name.
+type literal struct {
+	start, end int
+	raw        string
 }
 
 // ParsePath checks and parses a path: "a.b.0.c", "a.b[0].c" and
-// "a[0][1]" are valid; "", "a..b", ".a", "a.", "a[x]", "a[0]b" and
+// "a[0][1]" are valid; "", "a..b", ".a", "a.", "a[x]", "a[]", "a[0]b" and
 // "a]" are not.
 func ParsePath(s string) (Path, error) {
 	bad := fmt.Errorf("bad path %q: use a.b.0.c or a.b[0].c", s)
 	if s == "" {
-		return nil, bad
+		return Path{}, bad
 	}
-	parts := strings.Split(s, ".")
-	p := make(Path, 0, len(parts))
-	for _, part := range parts {
+	var p Path
+	for _, part := range strings.Split(s, ".") {
 		key, rest, bracket := strings.Cut(part, "[")
 		if key == "" || strings.IndexByte(key, ']') >= 0 {
-			return nil, bad
+			return Path{}, bad
 		}
-		seg := Segment{Key: key, raw: part}
-		if bracket {
-			rest = "[" + rest
+		start := len(p.elems)
+		p.elems = append(p.elems, key)
+		if !bracket {
+			continue
 		}
+		rest = "[" + rest
 		for rest != "" {
 			end := strings.IndexByte(rest, ']')
 			if rest[0] != '[' || end < 0 {
-				return nil, bad
+				return Path{}, bad
 			}
-			n, ok := index(rest[1:end])
-			if !ok {
-				return nil, bad
+			if _, ok := index(rest[1:end]); !ok {
+				return Path{}, bad
 			}
-			seg.Indexes = append(seg.Indexes, n)
+			p.elems = append(p.elems, rest[1:end])
 			rest = rest[end+1:]
 		}
-		p = append(p, seg)
+		p.lits = append(p.lits, literal{start: start, end: len(p.elems), raw: part})
 	}
 	return p, nil
 }
@@ -73,51 +77,40 @@ func index(s string) (int, bool) {
 
 // String gives the path in its dotted form (legs[0].agent → legs.0.agent):
 // the key of a value when a document is flattened.
-func (p Path) String() string {
-	var b strings.Builder
-	for i, s := range p {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.Key)
-		for _, n := range s.Indexes {
-			b.WriteByte('.')
-			b.WriteString(strconv.Itoa(n))
-		}
-	}
-	return b.String()
-}
+func (p Path) String() string { return strings.Join(p.elems, ".") }
 
 // Lookup follows the path into a decoded JSON document (maps of string
 // to any, slices of any) or a form (map[string][]string, whose first value
-// counts; map[string]string). A key applied to an array must be a number.
-// It reports whether the path leads to a value; that value may be nil
-// (JSON null).
+// counts; map[string]string). It reports whether the path leads to a
+// value; that value may be nil (JSON null).
 //
-// A map without a segment's key that holds the segment as written is read
-// by it, so form fields named like items[0] are still found by that name.
+// A segment written with brackets that leads nowhere is tried as a key as
+// written: a form field named items[0] is found by that name.
 func (p Path) Lookup(doc any) (any, bool) {
-	cur := doc
-	for _, s := range p {
-		parent := cur
-		var ok bool
-		cur, ok = step(parent, s.Key)
-		indexes := s.Indexes
-		if !ok && len(indexes) > 0 {
-			if cur, ok = key(parent, s.raw); ok {
-				indexes = nil
+	cur, li := doc, 0
+	for i := 0; i < len(p.elems); {
+		if li < len(p.lits) && p.lits[li].start == i {
+			l := p.lits[li]
+			li++
+			v, ok := cur, true
+			for _, e := range p.elems[l.start:l.end] {
+				if v, ok = step(v, e); !ok {
+					break
+				}
 			}
+			if !ok {
+				if v, ok = key(cur, l.raw); !ok {
+					return nil, false
+				}
+			}
+			cur, i = v, l.end
+			continue
 		}
-		if !ok {
+		var ok bool
+		if cur, ok = step(cur, p.elems[i]); !ok {
 			return nil, false
 		}
-		for _, n := range indexes {
-			a, isArray := cur.([]any)
-			if !isArray || n >= len(a) {
-				return nil, false
-			}
-			cur = a[n]
-		}
+		i++
 	}
 	return cur, true
 }
