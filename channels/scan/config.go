@@ -65,6 +65,7 @@ type OCR struct {
 	Timeout   units.Duration `yaml:"timeout" desc:"bound of one tool run (one page)"`
 	PDFToPPM  string         `yaml:"pdftoppm" desc:"the pdftoppm command (poppler-utils)"`
 	PDFInfo   string         `yaml:"pdfinfo" desc:"the pdfinfo command (poppler-utils)"`
+	TIFFCP    string         `yaml:"tiffcp" desc:"the tiffcp command (libtiff-tools), which stores TIFF pages uncompressed before they are split"`
 	TIFFSplit string         `yaml:"tiffsplit" desc:"the tiffsplit command (libtiff-tools)"`
 }
 
@@ -89,8 +90,8 @@ func NewConfig() *Config {
 		FieldConfidence: 70,
 		RetryDelay:      units.Duration(30e9),
 		OCR: OCR{Command: "tesseract", Languages: "chi_sim", PSM: 4, DPI: 300, Timeout: units.Duration(120e9),
-			PDFToPPM: "pdftoppm", PDFInfo: "pdfinfo", TIFFSplit: "tiffsplit"},
-		Barcodes: Barcodes{Enabled: true, Command: "zbarimg", Pattern: `^[A-Za-z0-9][A-Za-z0-9_./-]{3,63}$`},
+			PDFToPPM: "pdftoppm", PDFInfo: "pdfinfo", TIFFCP: "tiffcp", TIFFSplit: "tiffsplit"},
+		Barcodes: Barcodes{Enabled: true, Command: "zbarimg", Pattern: `^[A-Za-z]{1,8}[-_/]?[0-9]{4,}[A-Za-z0-9_/-]{0,40}$`},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for the page images
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,9 +62,15 @@ type ocrResult struct {
 	barcodes []string
 }
 
-// run runs a command, returning stdout; a missing command is transient.
-func run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+// errTimeout marks a tool run that took longer than ocr.timeout.
+var errTimeout = errors.New("took longer than ocr.timeout")
+
+// run runs a command with the per-run timeout, returning stdout; a missing
+// command, or one stopped because the channel stops, is transient.
+func (c *Channel) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.OCR.Timeout.D())
+	defer cancel()
+	cmd := exec.CommandContext(rctx, name, args...)
 	cmd.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
@@ -73,6 +80,9 @@ func run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %s: %v", errTransient, name, ctx.Err())
+	}
+	if rctx.Err() != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(name), errTimeout)
 	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -92,20 +102,29 @@ func (c *Channel) pageImages(ctx context.Context, file, format, dir string) ([]s
 	var kind, glob string
 	switch format {
 	case "pdf":
-		out, err := run(ctx, o.PDFInfo, file)
+		out, err := c.run(ctx, o.PDFInfo, file)
 		if err != nil {
 			return nil, toolError(err, "PDF")
 		}
 		if n := pdfPages(out); n > c.cfg.MaxPages {
 			return nil, unreadable("%d pages, more than max_pages %d", n, c.cfg.MaxPages)
 		}
+		if w, h := pdfPageSize(out); w*h/72/72*float64(o.DPI*o.DPI) > maxPixels {
+			return nil, unreadable("pages of %.0f×%.0f points are too large to render at %d dpi", w, h, o.DPI)
+		}
 		tool, kind, glob = []string{o.PDFToPPM, "-r", fmt.Sprint(o.DPI), "-gray", "-png", file, filepath.Join(dir, "page")}, "PDF", "page*.png"
 	case "tiff":
-		tool, kind, glob = []string{o.TIFFSplit, file, filepath.Join(dir, "page")}, "TIFF", "page*.tif"
+		// Scanners write JPEG-compressed TIFFs, which Go's decoder does not
+		// read: tiffcp stores the pages uncompressed first.
+		plain := filepath.Join(dir, "plain.tif")
+		if _, err := c.run(ctx, o.TIFFCP, "-c", "none", file, plain); err != nil {
+			return nil, toolError(err, "TIFF")
+		}
+		tool, kind, glob = []string{o.TIFFSplit, plain, filepath.Join(dir, "page")}, "TIFF", "page*.tif"
 	default:
 		return []string{file}, nil
 	}
-	if _, err := run(ctx, tool[0], tool[1:]...); err != nil {
+	if _, err := c.run(ctx, tool[0], tool[1:]...); err != nil {
 		return nil, toolError(err, kind)
 	}
 	pages, _ := filepath.Glob(filepath.Join(dir, glob))
@@ -126,6 +145,17 @@ func toolError(err error, kind string) error {
 		return err
 	}
 	return unreadable("not a readable %s (%s)", kind, firstLine(err.Error()))
+}
+
+// pdfPageSize is the page size pdfinfo reports, in points.
+func pdfPageSize(info []byte) (w, h float64) {
+	for _, l := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(l, "Page size:"); ok {
+			fmt.Sscanf(strings.TrimSpace(v), "%f x %f", &w, &h)
+			return w, h
+		}
+	}
+	return 0, 0
 }
 
 func pdfPages(info []byte) int {
@@ -168,7 +198,7 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 	for i, pageFile := range pages {
 		img, err := decodeImage(pageFile)
 		if err != nil {
-			return nil, unreadable("page %d: not a readable %s image", i+1, format)
+			return nil, unreadable("page %d: not a readable %s image (%v)", i+1, format, err)
 		}
 		clean, skew := prepare(img)
 		res.skew = append(res.skew, skew)
@@ -197,16 +227,16 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 // confidences) in the page segmentation mode psm.
 func (c *Channel) readPage(ctx context.Context, prepared string, num, psm int) (*form.Page, error) {
 	o := c.cfg.OCR
-	out, err := run(ctx, o.Command, prepared, "stdout", "-l", o.Languages, "--psm", fmt.Sprint(psm), "--dpi", fmt.Sprint(o.DPI), "tsv")
+	out, err := c.run(ctx, o.Command, prepared, "stdout", "-l", o.Languages, "--psm", fmt.Sprint(psm), "--dpi", fmt.Sprint(o.DPI), "tsv")
 	if err != nil {
 		if errors.Is(err, errTransient) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: tesseract failed on page %d: %v", errTransient, num, err)
+		return nil, unreadable("tesseract could not read page %d (%s)", num, firstLine(err.Error()))
 	}
 	ps, err := form.ParseTSV(bytes.NewReader(out))
 	if err != nil {
-		return nil, fmt.Errorf("%w: tesseract output: %v", errTransient, err)
+		return nil, unreadable("tesseract output for page %d: %v", num, err)
 	}
 	pg := &form.Page{Num: num}
 	for _, p := range ps {
@@ -225,16 +255,17 @@ func (c *Channel) readPage(ctx context.Context, prepared string, num, psm int) (
 
 // barcodes runs zbarimg on a page; exit status 4 means none were found.
 func (c *Channel) barcodes(ctx context.Context, page string) ([]string, error) {
-	out, err := run(ctx, c.cfg.Barcodes.Command, "--quiet", "--raw", page)
+	out, err := c.run(ctx, c.cfg.Barcodes.Command, "--quiet", "--raw", page)
 	if err != nil {
-		var ee *exec.ExitError
+		if strings.Contains(err.Error(), "exit status 4") || errors.Is(err, errTimeout) {
+			return nil, nil // no code on the page (or none zbarimg can find in time)
+		}
+		// The codes decide the source id: reading them again later is
+		// better than an id that differs between two attempts.
 		if errors.Is(err, errTransient) {
 			return nil, err
 		}
-		if errors.As(err, &ee) || strings.Contains(err.Error(), "exit status 4") {
-			return nil, nil
-		}
-		return nil, nil
+		return nil, fmt.Errorf("%w: %v", errTransient, err)
 	}
 	var codes []string
 	for _, l := range strings.Split(string(out), "\n") {
@@ -245,12 +276,25 @@ func (c *Channel) barcodes(ctx context.Context, page string) ([]string, error) {
 	return codes, nil
 }
 
+// maxPixels bounds a page image: A3 at 600 dpi is 70 million pixels.
+const maxPixels = 100_000_000
+
 func decodeImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return nil, fmt.Errorf("a page of %d×%d pixels", cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	img, _, err := image.Decode(f)
 	return img, err
 }
@@ -302,7 +346,7 @@ func (c *Channel) reread(ctx context.Context, res *ocrResult, v form.Value, dir 
 	if err := writePNG(name, crop); err != nil {
 		return nil, err
 	}
-	out, err := run(ctx, c.cfg.OCR.Command, name, "stdout", "-l", c.cfg.OCR.Languages, "--psm", "7", "--dpi", fmt.Sprint(c.cfg.OCR.DPI), "-c", "hocr_char_boxes=1", "hocr")
+	out, err := c.run(ctx, c.cfg.OCR.Command, name, "stdout", "-l", c.cfg.OCR.Languages, "--psm", "7", "--dpi", fmt.Sprint(c.cfg.OCR.DPI), "-c", "hocr_char_boxes=1", "hocr")
 	if err != nil {
 		return nil, err
 	}
@@ -335,9 +379,16 @@ func hocrChars(h []byte) []glyph {
 // agreement says whether a second reading contains want, and the least
 // character confidence of that part of it (0 when it does not contain it).
 func agreement(second []glyph, want string) (bool, float64) {
+	ok, least, _ := agreementAt(second, want)
+	return ok, least
+}
+
+// agreementAt is agreement that also returns where in second the match
+// ends.
+func agreementAt(second []glyph, want string) (bool, float64, int) {
 	w := []rune(want)
 	if len(w) == 0 {
-		return false, 0
+		return false, 0, 0
 	}
 	for i := 0; i+len(w) <= len(second); i++ {
 		ok := true
@@ -350,8 +401,8 @@ func agreement(second []glyph, want string) (bool, float64) {
 			least = min(least, second[i+j].conf)
 		}
 		if ok {
-			return true, least
+			return true, least, i + len(w)
 		}
 	}
-	return false, 0
+	return false, 0, 0
 }

@@ -18,8 +18,8 @@ import (
 //  3. long horizontal and vertical runs of dark pixels (table borders,
 //     underlines: longer than 8% of the page side) are whitened.
 //
-// Orientation (a page scanned upside down or sideways) is tesseract's own
-// OSD (--psm 0), asked only when a page reads badly; see ocr.go.
+// A page scanned upside down or sideways is not turned: it reads with a low
+// confidence and the record is labelled needs_review (see README.md).
 
 const maxSkew = 5.0
 

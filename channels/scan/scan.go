@@ -33,6 +33,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
@@ -55,6 +59,7 @@ type Channel struct {
 
 	mu      sync.Mutex
 	retry   map[string]time.Time // base name → not before
+	seen    map[string]fileState // base name → as first seen unchanged
 	claimed map[string]bool      // base names in the slot being worked on
 
 	pending  *channels.Pending // submitted items whose ack is outstanding
@@ -70,7 +75,7 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 		return nil, err
 	}
 	c := &Channel{cfg: cfg, env: env, log: env.Logger, x: x, regNo: regexp.MustCompile(cfg.Barcodes.Pattern),
-		retry: map[string]time.Time{}, claimed: map[string]bool{}, pending: channels.NewPending(1 << 20)}
+		retry: map[string]time.Time{}, seen: map[string]fileState{}, claimed: map[string]bool{}, pending: channels.NewPending(1 << 20)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +91,14 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// fileState is a file's size and modification time, and since when they
+// have not changed.
+type fileState struct {
+	size  int64
+	mtime time.Time
+	since time.Time
 }
 
 type job struct {
@@ -235,10 +248,30 @@ func (c *Channel) recover() []job {
 		c.mu.Unlock()
 		out = append(out, j)
 	}
+	// A sidecar whose scan is not here (a crash between the two claiming
+	// renames) goes back to wait for its scan.
+	if ents, err := os.ReadDir(c.slot); err == nil {
+		for _, e := range ents {
+			n := e.Name()
+			if strings.HasSuffix(strings.ToLower(n), ".json") && !c.hasScan(c.slot, n) {
+				moveInto(filepath.Join(c.slot, n), c.inbox, n)
+			}
+		}
+	}
 	if len(out) > 0 {
 		c.log.Info("scan: taking up files claimed before a restart", "files", len(out))
 	}
 	return out
+}
+
+// hasScan reports whether dir holds a scan that the sidecar name belongs to.
+func (c *Channel) hasScan(dir, sidecar string) bool {
+	for _, n := range c.scans(dir) {
+		if sidecarOf(n) == sidecar {
+			return true
+		}
+	}
+	return false
 }
 
 // adopt puts the files of claim folders no running instance holds back
@@ -261,7 +294,7 @@ func (c *Channel) adopt() {
 		n := 0
 		for _, fe := range files {
 			if fe.Type().IsRegular() && fe.Name() != ".lock" {
-				if os.Rename(filepath.Join(dir, fe.Name()), filepath.Join(c.inbox, fe.Name())) == nil {
+				if _, err := moveInto(filepath.Join(dir, fe.Name()), c.inbox, fe.Name()); err == nil {
 					n++
 				}
 			}
@@ -333,34 +366,59 @@ func (c *Channel) claimReady(max int) []job {
 		}
 		src := filepath.Join(c.inbox, name)
 		fi, err := os.Stat(src)
-		if err != nil || now.Sub(fi.ModTime()) < c.cfg.MinAge.D() {
+		if err != nil || !c.quiet(name, fi, now) {
 			continue
 		}
 		sc := filepath.Join(c.inbox, sidecarOf(name))
 		if si, err := os.Stat(sc); err == nil && now.Sub(si.ModTime()) < c.cfg.MinAge.D() {
 			continue // the sidecar is still being written
 		}
-		dst := filepath.Join(c.slot, name)
-		if err := os.Rename(src, dst); err != nil {
+		// The sidecar first: a crash between the two renames leaves it in
+		// the slot with nothing lost, where recover finds it with its scan.
+		var side string
+		if fileExists(sc) {
+			if p, err := moveInto(sc, c.slot, sidecarOf(name)); err == nil {
+				side = p
+			}
+		}
+		dst, err := moveInto(src, c.slot, name)
+		if err != nil {
+			if side != "" {
+				moveInto(side, c.inbox, sidecarOf(name))
+			}
 			continue // another instance was faster, or it went away
 		}
-		j := job{name: name, path: dst}
-		if os.Rename(sc, filepath.Join(c.slot, sidecarOf(name))) == nil {
-			j.sidecar = filepath.Join(c.slot, sidecarOf(name))
-		}
+		j := job{name: name, path: dst, sidecar: side}
 		c.mu.Lock()
 		c.claimed[name] = true
 		delete(c.retry, name)
+		delete(c.seen, name)
 		c.mu.Unlock()
 		out = append(out, j)
 	}
 	return out
 }
 
+// quiet says whether a file is complete: its modification time is min_age
+// old, and its size and modification time have not changed for min_age
+// since this instance first saw them (a copy that keeps the source's old
+// modification time is still growing).
+func (c *Channel) quiet(name string, fi os.FileInfo, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.seen[name]
+	if !ok || st.size != fi.Size() || !st.mtime.Equal(fi.ModTime()) {
+		c.seen[name] = fileState{size: fi.Size(), mtime: fi.ModTime(), since: now}
+		return false
+	}
+	min := c.cfg.MinAge.D()
+	return now.Sub(fi.ModTime()) >= min && now.Sub(st.since) >= min
+}
+
 // work reads one claimed file and submits its item.
 func (c *Channel) work(ctx context.Context, sink channels.Sink, j job) {
 	c.taken.Add(1)
-	it, err := c.read(ctx, j)
+	it, err := c.safeRead(ctx, j)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // shutting down: the file stays claimed for the next start
@@ -385,6 +443,22 @@ func (c *Channel) work(ctx context.Context, sink channels.Sink, j job) {
 		c.log.Warn("scan: pipeline did not take the scan; will retry", "file", j.name, "error", err)
 		c.putBack(j)
 	}
+}
+
+// safeRead is read that turns a panic (a decoder's bug on a hostile
+// file) into an unreadable item, dead-lettered with the stored original:
+// one file never takes the daemon down, nor comes back to do it again.
+func (c *Channel) safeRead(ctx context.Context, j job) (it *channels.Item, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("scan: reading a file failed unexpectedly; it is dead-lettered", "file", j.name, "panic", fmt.Sprint(r))
+			it = &channels.Item{Kind: Kind, SourceRef: "file://" + filepath.Join(c.inbox, j.name),
+				Fields: map[petition.Field]string{FieldUnreadable: "internal error while reading the file"},
+				Meta:   map[string]any{MetaFile: j.name}}
+			it, err = c.unreadableItem(it, j, nil)
+		}
+	}()
+	return c.read(ctx, j)
 }
 
 // read stores the original and OCRs it into an item. An unreadable file
@@ -419,6 +493,9 @@ func (c *Channel) read(ctx context.Context, j job) (*channels.Item, error) {
 
 	if j.sidecar != "" {
 		if err := c.sidecar(it, j.sidecar); err != nil {
+			if errors.Is(err, errTransient) {
+				return nil, err
+			}
 			it.Fields[FieldUnreadable] = "sidecar " + filepath.Base(j.sidecar) + ": " + err.Error()
 			return c.unreadableItem(it, j, nil)
 		}
@@ -522,7 +599,12 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 					// reading only put a space inside the name.
 					it.Fields[f], want = joined, joined
 				}
-				ok, least := agreement(second, want)
+				ok, least, end := agreementAt(second, want)
+				if ok && f == petition.FieldName && !c.endsValue(second, end) {
+					// The second reading goes on with more of a name
+					// (张三 read, 张三丰 written): not an agreement.
+					ok = false
+				}
 				if !ok && f == petition.FieldName {
 					// The page and the line disagree. A reading of the page
 					// as one uniform block (--psm 6) breaks the tie: a name
@@ -553,7 +635,11 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 		txt += "\n" + code
 	}
 	if len(txt) > maxText {
-		txt = txt[:maxText]
+		n := maxText
+		for n > 0 && !utf8.RuneStart(txt[n]) {
+			n--
+		}
+		txt = txt[:n]
 	}
 	it.Fields[FieldText] = txt
 	var pageConf []float64
@@ -594,6 +680,23 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 	}
 }
 
+// endsValue says whether a value read in a second reading ends at end:
+// the line ends there, or goes on with something that is no Chinese
+// character, or with a label.
+func (c *Channel) endsValue(second []glyph, end int) bool {
+	if end >= len(second) {
+		return true
+	}
+	if !unicode.Is(unicode.Han, second[end].r) {
+		return true
+	}
+	var rest strings.Builder
+	for _, g := range second[end:] {
+		rest.WriteRune(g.r)
+	}
+	return c.x.StartsWithLabel(rest.String())
+}
+
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
 
 func metaList(v any) []string {
@@ -615,7 +718,7 @@ func (c *Channel) sidecar(it *channels.Item, path string) error {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.UseNumber()
 	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); err != nil || doc == nil {
 		return errors.New("not a JSON object")
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -715,25 +818,42 @@ func (c *Channel) release(j job, o channels.Outcome) {
 }
 
 func (c *Channel) moveTo(j job, dir string) {
-	dst := uniqueName(dir, j.name)
-	if err := os.Rename(j.path, dst); err != nil {
-		c.log.Error("scan: could not move a delivered scan; it will be read again (same id)", "file", j.name, "error", err)
-		return
-	}
 	if j.sidecar != "" {
-		base := strings.TrimSuffix(filepath.Base(dst), filepath.Ext(dst))
-		os.Rename(j.sidecar, filepath.Join(dir, base+".json"))
+		if _, err := moveInto(j.sidecar, dir, sidecarOf(j.name)); err != nil {
+			c.log.Error("scan: could not move a sidecar", "file", j.name, "error", err)
+		}
+	}
+	if _, err := moveInto(j.path, dir, j.name); err != nil {
+		c.log.Error("scan: could not move a delivered scan; it will be read again (same id)", "file", j.name, "error", err)
 	}
 }
 
-// uniqueName is dir/name, or dir/name-N.ext when that is taken.
-func uniqueName(dir, name string) string {
-	dst := filepath.Join(dir, name)
+// moveInto renames src into dir as name, or name-N.ext when that is taken,
+// never replacing a file (renameat2 RENAME_NOREPLACE: a scan that took the
+// name meanwhile is not overwritten). It returns the new path.
+func moveInto(src, dir, name string) (string, error) {
 	ext := filepath.Ext(name)
-	for i := 1; fileExists(dst); i++ {
-		dst = filepath.Join(dir, fmt.Sprintf("%s-%d%s", strings.TrimSuffix(name, ext), i, ext))
+	base := strings.TrimSuffix(name, ext)
+	for i := 0; i < 1000; i++ {
+		dst := filepath.Join(dir, name)
+		if i > 0 {
+			dst = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, i, ext))
+		}
+		err := unix.Renameat2(unix.AT_FDCWD, src, unix.AT_FDCWD, dst, unix.RENAME_NOREPLACE)
+		if err == nil {
+			return dst, nil
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+			// A file system without RENAME_NOREPLACE: link, then unlink.
+			if err = os.Link(src, dst); err == nil {
+				return dst, os.Remove(src)
+			}
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
 	}
-	return dst
+	return "", fmt.Errorf("no free name for %s in %s", name, dir)
 }
 
 // putBack returns a claimed file to the hot folder, to be taken again
@@ -744,9 +864,13 @@ func (c *Channel) putBack(j job) {
 	delete(c.claimed, j.name)
 	c.mu.Unlock()
 	if j.sidecar != "" {
-		os.Rename(j.sidecar, filepath.Join(c.inbox, filepath.Base(j.sidecar)))
+		if _, err := moveInto(j.sidecar, c.inbox, sidecarOf(j.name)); err != nil {
+			c.log.Error("scan: could not put a sidecar back", "file", j.name, "error", err)
+		}
 	}
-	os.Rename(j.path, filepath.Join(c.inbox, j.name))
+	if _, err := moveInto(j.path, c.inbox, j.name); err != nil {
+		c.log.Error("scan: could not put a scan back; it stays claimed and is read at the next start", "file", j.name, "error", err)
+	}
 }
 
 var _ channels.Channel = (*Channel)(nil)

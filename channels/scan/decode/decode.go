@@ -15,6 +15,7 @@ package decode
 import (
 	"errors"
 	"maps"
+	"net/mail"
 	"regexp"
 	"slices"
 	"strconv"
@@ -52,7 +53,10 @@ const (
 	ReasonPhoneUnreadable = "phone_unreadable"
 	ReasonCaseUnreadable  = "case_number_unreadable"
 	ReasonCaseCourt       = "case_number_court_unsure"
+	ReasonCaseUnsure      = "case_number_unsure"
 	ReasonAddressUnsure   = "address_unsure"
+	ReasonTooLong         = "value_too_long"
+	ReasonSidecarInvalid  = "sidecar_value_invalid"
 )
 
 var shanghai = func() *time.Location {
@@ -68,9 +72,8 @@ func Form(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) (*
 	if why := it.Fields[scan.FieldUnreadable]; why != "" {
 		return nil, errors.New("unreadable scan: " + why)
 	}
-	if err := normalize.CheckFields(it.Fields); err != nil {
-		return nil, err
-	}
+	// The raw readings are not length-checked: OCR spaces out a form with
+	// one box per digit; what goes into the record is (read's clip).
 	r := &reading{
 		in:      it.Fields,
 		out:     map[petition.Field]string{},
@@ -159,7 +162,14 @@ func (r *reading) review(reason string, f petition.Field) {
 func (r *reading) read() {
 	for _, f := range petition.InputFields {
 		if v := strings.TrimSpace(r.in[f]); v != "" && r.sidecar[f] {
-			r.out[f] = v // the capture software's values win and are not second-guessed
+			// The capture software's values win over OCR and are not
+			// second-guessed; only a value the record cannot hold (a typed
+			// phone that is no number) is left out, with review.
+			if sidecarValid(f, v) {
+				r.out[f] = v
+			} else {
+				r.review(ReasonSidecarInvalid, f)
+			}
 		}
 	}
 	if _, ok := r.out[petition.FieldSubject]; !ok {
@@ -185,11 +195,33 @@ func (r *reading) read() {
 			r.out[petition.FieldCourt] = r.hint
 		}
 	}
+	r.clip()
 	if len(r.corrected) > 0 {
 		r.meta[scan.MetaCorrections] = r.corrected
 	}
 	if len(r.unreadable) > 0 {
 		r.meta[scan.MetaUnreadable] = dedupe(r.unreadable)
+	}
+}
+
+// clip drops a value that is not valid UTF-8 or longer than its field
+// allows, with review: the record must not be refused for what OCR read.
+func (r *reading) clip() {
+	for f, v := range r.out {
+		if !utf8.ValidString(v) {
+			delete(r.out, f)
+			r.review(ReasonTooLong, f)
+			continue
+		}
+		if lim := petition.FieldLimit(f); lim > 0 && utf8.RuneCountInString(v) > lim {
+			if f == petition.FieldContent {
+				r.out[f] = string([]rune(v)[:lim])
+				r.review(ReasonTooLong, "")
+			} else {
+				delete(r.out, f)
+				r.review(ReasonTooLong, f)
+			}
+		}
 	}
 }
 
@@ -200,6 +232,20 @@ func (r *reading) ocr(f petition.Field) (string, bool) {
 	}
 	v := strings.TrimSpace(r.in[f])
 	return v, v != ""
+}
+
+func sidecarValid(f petition.Field, v string) bool {
+	switch f {
+	case petition.FieldIDNumber:
+		id, _ := idcard.Normalize(v)
+		return len(id) == 18
+	case petition.FieldPhone:
+		return phone.Parse(v).Valid
+	case petition.FieldEmail:
+		a, err := mail.ParseAddress(v)
+		return err == nil && !strings.ContainsAny(a.Address, " \t")
+	}
+	return true
 }
 
 var nameRe = regexp.MustCompile(`^\p{Han}[\p{Han}·•]{1,9}$`)
@@ -284,7 +330,7 @@ func (r *reading) readPhone() {
 		return
 	}
 	num := phone.Parse(digits(v, false))
-	if !num.Valid || (num.Kind == phone.KindMobile && r.confOf(petition.FieldPhone) < r.minConf/2) {
+	if !num.Valid || r.confOf(petition.FieldPhone) < r.minConf/2 {
 		r.review(ReasonPhoneUnreadable, petition.FieldPhone)
 		return
 	}
@@ -365,6 +411,11 @@ func firstRune(s string) string {
 
 func (r *reading) acceptCase(c casenum.Case, raw string, corrected bool) {
 	r.out[petition.FieldCaseNumber] = c.Number
+	if r.confOf(petition.FieldCaseNumber) < r.minConf/2 {
+		// A serial has no checksum: a number read with little confidence
+		// may be another, valid case.
+		r.review(ReasonCaseUnsure, petition.FieldCaseNumber)
+	}
 	if r.hint == "" || corrected {
 		return
 	}

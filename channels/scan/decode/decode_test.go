@@ -93,6 +93,7 @@ func TestIdentifierReadings(t *testing.T) {
 	}{
 		{"id with O for 0", petition.FieldIDNumber, "36O1O2198OO1O1OO13", "360102198001010013", "", true},
 		{"id with × for X", petition.FieldIDNumber, "11010519491231002×", "11010519491231002X", "", true},
+		{"id spaced out, one box per digit", petition.FieldIDNumber, "3 6 0 1 0 2 1 9 8 0 0 1 0 1 0 0 1 3", "360102198001010013", "", false},
 		{"id with a misread digit", petition.FieldIDNumber, "360102198001010018", "", decode.ReasonIDUnreadable, false},
 		{"id too short", petition.FieldIDNumber, "3601021980010", "", decode.ReasonIDUnreadable, false},
 		{"phone with l for 1", petition.FieldPhone, "l3912345678", "+8613912345678", "", false},
@@ -250,5 +251,25 @@ func TestFixCity(t *testing.T) {
 		if p := decodeOK(t, item(f)); p.Petitioner.Address != tc.want {
 			t.Errorf("%s → %s, want %s", tc.in, p.Petitioner.Address, tc.want)
 		}
+	}
+}
+
+func TestSidecarValueThatIsNoNumberGoesToReview(t *testing.T) {
+	f := base()
+	f[petition.FieldPhone] = "1380013800" // one digit short, typed by the clerk
+	it := item(f)
+	it.Meta[scan.MetaSidecarFields] = []string{"phone"}
+	p := decodeOK(t, it)
+	if p.Petitioner.Phone != "" || !slices.Contains(review(p), decode.ReasonSidecarInvalid) {
+		t.Errorf("phone %q review %v", p.Petitioner.Phone, review(p))
+	}
+}
+
+func TestCaseReadWithLittleConfidenceGoesToReview(t *testing.T) {
+	it := item(base())
+	it.Meta[scan.MetaFieldConfidence].(map[string]float64)["case_number"] = 5
+	p := decodeOK(t, it)
+	if len(p.Cases) != 1 || !slices.Contains(review(p), decode.ReasonCaseUnsure) {
+		t.Errorf("cases %v review %v", p.Cases, review(p))
 	}
 }

@@ -111,6 +111,16 @@ func Compile(s Spec) (*Extractor, error) {
 	return x, nil
 }
 
+// StartsWithLabel reports whether s begins with one of the labels.
+func (x *Extractor) StartsWithLabel(s string) bool {
+	for _, m := range x.ms {
+		if m.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
 type hit struct {
 	field      petition.Field
 	start, end int // the label
@@ -199,6 +209,18 @@ func (x *Extractor) Extract(pages []*Page) map[petition.Field]Value {
 	for i, l := range lines {
 		s := l.Text()
 		hs := lineHits[i]
+		if inContent && len(hs) > 0 && !closes(hs, single) {
+			// A label word inside the request (当事人 李四 …, 电话 …) does
+			// not end it: only a field not yet read, or the receptionist
+			// and the date printed below the request, do.
+			var keep []hit
+			for _, h := range hs {
+				if h.field == petition.FieldContent {
+					keep = append(keep, h)
+				}
+			}
+			hs = keep
+		}
 		if len(hs) == 0 {
 			switch {
 			case inContent:
@@ -305,6 +327,23 @@ func (x *Extractor) Extract(pages []*Page) map[petition.Field]Value {
 		}
 	}
 	return out
+}
+
+// closes says whether a line's labels end the request: one of them is the
+// receptionist or the visit date, or a field not read yet.
+func closes(hs []hit, single map[petition.Field]seg) bool {
+	for _, h := range hs {
+		switch h.field {
+		case petition.FieldContent:
+			continue
+		case FieldReceptionist, FieldVisitDate:
+			return true
+		}
+		if _, read := single[h.field]; !read {
+			return true
+		}
+	}
+	return false
 }
 
 func trimEnd(s string, from, to int) int {

@@ -176,3 +176,20 @@ func FuzzExtract(f *testing.F) {
 		form.Text(pages)
 	})
 }
+
+// TestRequestKeepsLabelWords: a line of the request that begins with a
+// label word of a field already read does not end the request.
+func TestRequestKeepsLabelWords(t *testing.T) {
+	x := extractor(t)
+	pages, err := form.ParseTSV(strings.NewReader(tsv("姓名：张三", "反映问题：", "我与李四的纠纷已经判决，", "当事人  李四至今拒不履行，", "请求法院强制执行。", "接待人：王五")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := x.Extract(pages)
+	if want := "我与李四的纠纷已经判决，当事人 李四至今拒不履行，请求法院强制执行。"; got[petition.FieldContent].Text != want {
+		t.Errorf("content = %q, want %q", got[petition.FieldContent].Text, want)
+	}
+	if got[form.FieldReceptionist].Text != "王五" {
+		t.Errorf("receptionist = %q", got[form.FieldReceptionist].Text)
+	}
+}
