@@ -55,6 +55,53 @@ type Kafka struct {
 	MaxAttempts  int      `yaml:"max_attempts"`
 	// Compression: none, gzip, snappy, lz4, zstd.
 	Compression string `yaml:"compression"`
+	// TLS encrypts the connections to the brokers (present = on); the
+	// producer, topic creation and the health probe all use it.
+	TLS *KafkaTLS `yaml:"tls"`
+	// SASL authenticates to the brokers.
+	SASL *KafkaSASL `yaml:"sasl"`
+}
+
+// KafkaTLS configures TLS to the brokers. An empty block ({}) verifies the
+// brokers against the system's trusted CAs.
+type KafkaTLS struct {
+	// CAFile is a PEM bundle of the CAs that sign the brokers' certificates
+	// (default: the system's).
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate and key (PEM) for
+	// brokers that require mutual TLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the broker's certificate
+	// (default: the host of the broker address).
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any broker certificate. Never in
+	// production: anyone on the path can read petitions and the SASL
+	// password. petitiond logs a warning at every start.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// KafkaSASL configures SASL authentication to the brokers.
+type KafkaSASL struct {
+	// Mechanism: plain, scram-sha-256, scram-sha-512.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// Password: give it as password_file or ${VAR}, not in the file.
+	Password string `yaml:"password"`
+}
+
+// Protocol is the Kafka security protocol the settings amount to
+// (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), for messages.
+func (k Kafka) Protocol() string {
+	switch {
+	case k.TLS != nil && k.SASL != nil:
+		return "SASL_SSL"
+	case k.TLS != nil:
+		return "SSL"
+	case k.SASL != nil:
+		return "SASL_PLAINTEXT"
+	}
+	return "PLAINTEXT"
 }
 
 // Embedded is the in-process evaluation broker.
@@ -264,6 +311,7 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 	default:
 		d.errorf(at("kafka.compression"), "kafka.compression", "unknown codec %q (none, gzip, snappy, lz4, zstd)", c.Kafka.Compression)
 	}
+	c.validateKafkaSecurity(d)
 	if c.Kafka.BatchSize < 1 {
 		d.errorf(at("kafka.batch_size"), "kafka.batch_size", "must be at least 1")
 	}
@@ -367,6 +415,31 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		if len(ch.Mapping) > 0 {
 			b, _ := yaml.Marshal(ch.Mapping)
 			ch.Raw += "mapping:\n" + string(b)
+		}
+	}
+}
+
+func (c *Config) validateKafkaSecurity(d *decoder) {
+	at := func(path string) int { return c.lines[path] }
+	if c.Kafka.Embedded != nil && (c.Kafka.TLS != nil || c.Kafka.SASL != nil) {
+		d.errorf(at("kafka.embedded"), "kafka", "tls and sasl apply to brokers, not to the embedded evaluation broker")
+	}
+	if t := c.Kafka.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		d.errorf(at("kafka.tls"), "kafka.tls", "set both cert_file and key_file (client certificate for mutual TLS), or neither")
+	}
+	if s := c.Kafka.SASL; s != nil {
+		switch s.Mechanism {
+		case "plain", "scram-sha-256", "scram-sha-512":
+		case "":
+			d.errorf(at("kafka.sasl"), "kafka.sasl.mechanism", "required (plain, scram-sha-256, scram-sha-512)")
+		default:
+			d.errorf(at("kafka.sasl.mechanism"), "kafka.sasl.mechanism", "unknown mechanism %q (plain, scram-sha-256, scram-sha-512)", s.Mechanism)
+		}
+		if s.Username == "" {
+			d.errorf(at("kafka.sasl"), "kafka.sasl.username", "required")
+		}
+		if s.Password == "" {
+			d.errorf(at("kafka.sasl"), "kafka.sasl.password", "required (password_file: PATH or password: ${VAR})")
 		}
 	}
 }

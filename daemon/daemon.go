@@ -130,19 +130,22 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 			return nil, err
 		}
 	}
-	d.prod = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log)
+	if d.prod, err = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log); err != nil {
+		return nil, err
+	}
+	warnKafkaSecurity(cfg.Kafka, log)
 	if cfg.Kafka.CreateTopicsEnabled() {
-		if err := d.ensureTopics(rules); err != nil {
-			// Not fatal: Kafka may come up later; readiness tells.
-			log.Warn("could not create topics (will retry in the background)", "err", err)
-			go d.retryTopics(rules)
-		}
+		// In the background: an unreachable or black-holed broker must not
+		// keep the listeners from coming up. The first records wait for
+		// the first attempt; readiness tells the rest.
+		d.prod.HoldForTopics()
+		go d.createTopics(rules)
 	}
 	d.prod.Start()
 
 	d.promReg = prometheus.NewRegistry()
 	d.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.metrics = engine.NewMetrics(d.promReg, d.prod.Healthy)
+	d.metrics = engine.NewMetrics(d.promReg, d.prod.Ready)
 	d.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "petitiond_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
 	}, []string{"result"})
@@ -185,16 +188,28 @@ func (d *Daemon) ensureTopics(rules *router.Rules) error {
 	return d.prod.EnsureTopics(ctx, rules.Topics(), partitions, d.cfg.Kafka.ReplicationFactor)
 }
 
-func (d *Daemon) retryTopics(rules *router.Rules) {
-	for {
+// createTopics creates the route topics, retrying every second until it
+// succeeds or the daemon stops; records wait for the first attempt only.
+func (d *Daemon) createTopics(rules *router.Rules) {
+	for attempt := 0; ; attempt++ {
+		err := d.ensureTopics(rules)
+		if attempt == 0 {
+			d.prod.TopicsAttempted()
+		}
+		if err == nil {
+			if attempt > 0 {
+				d.Log.Info("topics ensured")
+			}
+			return
+		}
+		if attempt == 0 {
+			// Not fatal: Kafka may come up later; readiness tells.
+			d.Log.Warn("could not create topics (will retry in the background)", "err", err)
+		}
 		select {
 		case <-d.ctx.Done():
 			return
-		case <-time.After(5 * time.Second):
-		}
-		if err := d.ensureTopics(rules); err == nil {
-			d.Log.Info("topics ensured")
-			return
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -262,7 +277,7 @@ func (d *Daemon) startAdmin() error {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !d.prod.Healthy() {
+		if !d.prod.Ready() {
 			http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
 			return
 		}
