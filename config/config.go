@@ -121,6 +121,18 @@ type Blobs struct {
 	// belongs to goes on; default true. Turn off only for tests and
 	// benchmarks.
 	Sync *bool `yaml:"sync"`
+	// Staging bounds the area where uploads wait (in <dir>/staging) until
+	// their petition is accepted; rejected uploads are deleted at once.
+	Staging BlobStaging `yaml:"staging"`
+}
+
+// BlobStaging bounds the staging area of the blob store.
+type BlobStaging struct {
+	// MaxBytes bounds everything staged (over it: 503 + Retry-After).
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// MaxBytesPerClient bounds what one client address has staged (over
+	// it: 429 + Retry-After).
+	MaxBytesPerClient ByteSize `yaml:"max_bytes_per_client"`
 }
 
 // State is where channels keep offsets and idempotency keys.
@@ -221,7 +233,7 @@ func Defaults() *Config {
 			MaxAttempts:       3,
 			Compression:       "none",
 		},
-		Blobs:     Blobs{Dir: "./var/blobs"},
+		Blobs:     Blobs{Dir: "./var/blobs", Staging: BlobStaging{MaxBytes: 2 << 30, MaxBytesPerClient: 512 << 20}},
 		State:     State{Dir: "./var/state"},
 		Pipeline:  Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
 		Normalize: Normalize{Repeats: Repeats{MaxEntries: 1_000_000}},
@@ -317,6 +329,9 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 	}
 	if c.Kafka.MaxAttempts < 1 {
 		d.errorf(at("kafka.max_attempts"), "kafka.max_attempts", "must be at least 1")
+	}
+	if st := c.Blobs.Staging; st.MaxBytes < 1<<20 || st.MaxBytesPerClient < 1<<20 || st.MaxBytesPerClient > st.MaxBytes {
+		d.errorf(at("blobs.staging"), "blobs.staging", "max_bytes and max_bytes_per_client must be at least 1MiB, and max_bytes_per_client at most max_bytes")
 	}
 	if c.Pipeline.MaxInFlight < 1 {
 		d.errorf(at("pipeline.max_in_flight"), "pipeline.max_in_flight", "must be at least 1")

@@ -117,7 +117,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	}()
 
 	noSync := cfg.Blobs.Sync != nil && !*cfg.Blobs.Sync
-	if d.blobs, err = blob.Open(cfg.Blobs.Dir, blob.Options{BaseURI: cfg.Blobs.BaseURI, NoSync: noSync}); err != nil {
+	if d.blobs, err = openBlobs(cfg.Blobs, noSync, log); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
@@ -164,6 +164,10 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		return nil, err
 	}
 	d.eng = engine.New(log, norm, rules, d.prod, d.metrics, cfg.Pipeline.MaxInFlight)
+	d.eng.SetReferencer(d.blobs) // blob gc never deletes what a record references
+	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "petitiond_blob_staged_bytes", Help: "Bytes of uploads staged until their petition is accepted.",
+	}, func() float64 { return float64(d.blobs.StagedBytes()) }))
 
 	if err := d.startAdmin(); err != nil {
 		return nil, err
@@ -340,6 +344,9 @@ func (d *Daemon) cleanup() {
 	}
 	if d.fake != nil {
 		d.fake.Close()
+	}
+	if d.blobs != nil {
+		d.blobs.Close()
 	}
 	if d.repeats != nil {
 		if err := d.repeats.Save(); err != nil {

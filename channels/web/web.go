@@ -52,12 +52,13 @@ var fieldList = func() string {
 
 // Channel is a running web channel.
 type Channel struct {
-	cfg   *Config
-	env   channels.Env
-	log   *slog.Logger
-	idem  *idemStore
-	limit *limiter
-	sink  channels.Sink
+	cfg    *Config
+	env    channels.Env
+	log    *slog.Logger
+	idem   *idemStore
+	limit  *limiter
+	sink   channels.Sink
+	stager blob.Stager
 
 	mu       sync.Mutex
 	addr     net.Addr
@@ -74,7 +75,11 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{})}
+	stager, ok := env.Blobs.(blob.Stager)
+	if !ok {
+		return nil, errors.New("web: the blob store has no staging area")
+	}
+	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{}), stager: stager}
 	if cfg.RateLimit.PerSecond > 0 {
 		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
 	}
@@ -229,6 +234,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	in, status, field, err := c.read(r)
+	if in != nil {
+		defer in.discard() // a rejected or failed request leaves nothing behind
+	}
 	if err != nil {
 		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 503: "unavailable"}[status]
 		if reason == "" {
@@ -244,6 +252,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Fields:        in.fields,
 		Original:      in.original,
 		Attachments:   in.attachments,
+		Promote:       in.promote,
 		RejectInvalid: true,
 		Meta: map[string]any{
 			"web.content_type": in.contentType,
@@ -346,6 +355,26 @@ type input struct {
 	original    blob.Ref
 	attachments []channels.Attachment
 	contentType string
+	// staged is what goes into the blob store once the petition is
+	// accepted (promote); discard deletes what was not.
+	staged []*blob.Staged
+}
+
+// promote moves the staged original and attachments into the store.
+func (in *input) promote() error {
+	for _, s := range in.staged {
+		if err := s.Promote(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard deletes staged data that was not promoted.
+func (in *input) discard() {
+	for _, s := range in.staged {
+		s.Discard()
+	}
 }
 
 // fingerprint identifies the content of a submission independent of its
@@ -408,31 +437,25 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 				return nil, st, f, err
 			}
 		}
-		ref, err := c.env.Blobs.Put(bytes.NewReader(body), 0)
-		if err != nil {
-			c.log.Error("web: storing a submission failed", "err", err)
-			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
-		}
-		in.original = ref
+		// Written to the store only once the petition is accepted.
+		st := c.stager.StageBytes(body)
+		in.staged = append(in.staged, st)
+		in.original = st.Ref
 	case "multipart/form-data":
 		if params["boundary"] == "" {
 			return nil, 400, "Content-Type", fmt.Errorf("multipart/form-data without boundary")
 		}
-		// Keep the whole request as the original, streamed to the blob
-		// store, then parse it from there: attachments never sit in memory.
-		ref, err := c.env.Blobs.Put(r.Body, int64(c.cfg.MaxRequestSize))
-		if errors.Is(err, blob.ErrTooLarge) {
-			return nil, 413, "", fmt.Errorf("request larger than %d bytes", c.cfg.MaxRequestSize)
-		}
-		if errors.Is(err, blob.ErrStore) {
-			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
-		}
+		// Keep the whole request as the original, streamed to the staging
+		// area, then parse it from there: attachments never sit in memory,
+		// and nothing reaches the store before the petition is accepted.
+		st, status, err := c.stage(r.Body, int64(c.cfg.MaxRequestSize), clientIP(r, c.cfg.TrustedProxies), "request")
 		if err != nil {
-			return nil, 400, "", fmt.Errorf("reading body: %v", err)
+			return nil, status, "", err
 		}
-		in.original = ref
-		if f, st, err := c.parseMultipart(ref, params["boundary"], in); err != nil {
-			return nil, st, f, err
+		in.staged = append(in.staged, st)
+		in.original = st.Ref
+		if f, st, err := c.parseMultipart(st, params["boundary"], clientIP(r, c.cfg.TrustedProxies), in); err != nil {
+			return in, st, f, err
 		}
 	default:
 		return nil, 415, "Content-Type", fmt.Errorf("unsupported Content-Type %q; send application/json, application/x-www-form-urlencoded or multipart/form-data", ct)
@@ -539,8 +562,8 @@ func (c *Channel) parseForm(body []byte, in *input) (string, error) {
 	return "", nil
 }
 
-func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (string, int, error) {
-	f, err := c.env.Blobs.Open(ref.SHA256)
+func (c *Channel) parseMultipart(orig *blob.Staged, boundary, client string, in *input) (string, int, error) {
+	f, err := orig.Open()
 	if err != nil {
 		return "", 503, fmt.Errorf("petition could not be stored; retry later")
 	}
@@ -581,21 +604,19 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 		if len(in.attachments) >= c.cfg.MaxAttachments {
 			return name, 413, fmt.Errorf("more than %d attachments", c.cfg.MaxAttachments)
 		}
-		aref, err := c.env.Blobs.Put(part, int64(c.cfg.MaxAttachmentSize))
-		if errors.Is(err, blob.ErrTooLarge) {
-			return name, 413, fmt.Errorf("attachment larger than %d bytes", c.cfg.MaxAttachmentSize)
-		}
-		if errors.Is(err, blob.ErrStore) {
-			return "", 503, fmt.Errorf("petition could not be stored; retry later")
-		}
+		ast, status, err := c.stage(part, int64(c.cfg.MaxAttachmentSize), client, "attachment")
 		if err != nil {
-			return name, 400, fmt.Errorf("malformed attachment: %v", err)
+			if status == 400 || status == 413 {
+				return name, status, err
+			}
+			return "", status, err
 		}
+		in.staged = append(in.staged, ast)
 		ctype := part.Header.Get("Content-Type")
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, Ref: aref})
+		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, SniffedType: ast.Sniffed, Ref: ast.Ref})
 	}
 	if mapped != nil {
 		if f, err := c.applyMapping(in, mapped); err != nil {
