@@ -325,7 +325,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusCreated, body)
 	default: // dead-lettered: delivered for review, but not as a petition record
-		body := reply{Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
+		// The citizen gets a receipt either way: the dead letter carries
+		// the id the petition will have.
+		id := petition.ID(c.env.Name, item.SourceID)
+		body := reply{ID: id, TrackingNo: petition.TrackingNo(id), Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
 		if key != "" {
 			if err := c.idem.store(key, fp, http.StatusAccepted, body); err != nil {
 				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)

@@ -223,7 +223,8 @@ func (e *env) stop() error {
 }
 
 type reply struct {
-	Status     int
+	Status     int    `json:"-"`
+	Held       string `json:"status"` // held_for_review with 202
 	Header     http.Header
 	ID         string `json:"id"`
 	TrackingNo string `json:"tracking_no"`
