@@ -388,7 +388,7 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 	// before that fails with NotLeaderForPartition. Wait for them.
 	for {
 		md, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
-		if err == nil && leadersReady(md) {
+		if err == nil && leadersReady(md) && p.leadersServe(ctx, md) {
 			return nil
 		}
 		select {
@@ -397,6 +397,31 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// leadersServe asks every partition's leader for its end offset: right
+// after creation the metadata may name a leader that does not serve the
+// partition yet, and a record produced then fails with Not Leader For
+// Partition.
+func (p *KafkaProducer) leadersServe(ctx context.Context, md *kafka.MetadataResponse) bool {
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, t := range md.Topics {
+		for _, pt := range t.Partitions {
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(pt.ID))
+		}
+	}
+	res, err := p.client.ListOffsets(ctx, req)
+	if err != nil {
+		return false
+	}
+	for _, ps := range res.Topics {
+		for _, po := range ps {
+			if po.Error != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func leadersReady(md *kafka.MetadataResponse) bool {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config/units"
@@ -41,11 +42,37 @@ type Config struct {
 	QueueWait units.Duration `yaml:"queue_wait"`
 	// IdempotencyTTL is how long Idempotency-Key replies are remembered.
 	IdempotencyTTL units.Duration `yaml:"idempotency_ttl"`
-	// ReadTimeout bounds reading one request (uploads included).
+	// ReadTimeout bounds reading a request body, plus the time its bytes
+	// buy at MinReadRate: a client trickling bytes is cut off after about
+	// ReadTimeout, a large upload at a fair rate goes through.
 	ReadTimeout units.Duration `yaml:"read_timeout"`
+	// MinReadRate (bytes per second) is the upload rate that extends the
+	// body's deadline; 0 gives every body ReadTimeout and no more.
+	MinReadRate units.ByteSize `yaml:"min_read_rate"`
+	// MaxConnections bounds the open connections of the listener; over it
+	// a connection gets 503 and is closed.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerClient bounds the open connections of one client
+	// address (trusted proxies are exempt); 0 = no per-client cap.
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client"`
+	// AuthFailureLimit limits failed authentications per client: over it
+	// wrong tokens are answered 429 without being checked.
+	AuthFailureLimit RateLimit `yaml:"auth_failure_limit"`
+	// CORS lets browser forms on the listed origins submit.
+	CORS CORS `yaml:"cors"`
 	// TLS serves HTTPS when both files are set.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+}
+
+// CORS is the browser-origin allow-list.
+type CORS struct {
+	// AllowedOrigins (scheme://host[:port], or "*") may submit from a
+	// browser; a request with another Origin is refused 403. Empty: no
+	// CORS headers, Origin not checked.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxAge is how long a browser may cache a preflight answer.
+	MaxAge units.Duration `yaml:"max_age"`
 }
 
 // RateLimit is a token bucket per client.
@@ -59,17 +86,22 @@ type RateLimit struct {
 // NewConfig returns the defaults.
 func NewConfig() *Config {
 	return &Config{
-		Listen:            "127.0.0.1:8080",
-		Path:              "/petitions",
-		MaxBodySize:       1 << 20,
-		MaxRequestSize:    64 << 20,
-		MaxAttachmentSize: 20 << 20,
-		MaxAttachments:    10,
-		RetryAfter:        units.Duration(5e9),
-		QueueWait:         units.Duration(2e9),
-		IdempotencyTTL:    units.Duration(7 * 24 * 3600e9),
-		ReadTimeout:       units.Duration(120e9),
-		RateLimit:         RateLimit{Burst: 20},
+		Listen:                  "127.0.0.1:8080",
+		Path:                    "/petitions",
+		MaxBodySize:             1 << 20,
+		MaxRequestSize:          64 << 20,
+		MaxAttachmentSize:       20 << 20,
+		MaxAttachments:          10,
+		RetryAfter:              units.Duration(5e9),
+		QueueWait:               units.Duration(2e9),
+		IdempotencyTTL:          units.Duration(7 * 24 * 3600e9),
+		ReadTimeout:             units.Duration(20e9),
+		MinReadRate:             64 << 10,
+		MaxConnections:          1024,
+		MaxConnectionsPerClient: 32,
+		RateLimit:               RateLimit{Burst: 20},
+		AuthFailureLimit:        RateLimit{PerSecond: 0.1, Burst: 10},
+		CORS:                    CORS{MaxAge: units.Duration(600e9)},
 	}
 }
 
@@ -95,6 +127,16 @@ func (c *Config) Validate() error {
 		return bad("rate_limit", "per_second must not be negative")
 	case c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1:
 		return bad("rate_limit", "burst must be at least 1")
+	case c.ReadTimeout.D() < time.Second:
+		return bad("read_timeout", "must be at least 1s")
+	case c.MinReadRate < 0:
+		return bad("min_read_rate", "must not be negative")
+	case c.MaxConnections < 1:
+		return bad("max_connections", "must be at least 1")
+	case c.MaxConnectionsPerClient < 0:
+		return bad("max_connections_per_client", "must not be negative")
+	case c.AuthFailureLimit.PerSecond < 0 || (c.AuthFailureLimit.PerSecond > 0 && c.AuthFailureLimit.Burst < 1):
+		return bad("auth_failure_limit", "per_second must not be negative, burst at least 1")
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return bad("tls_cert_file", "set both tls_cert_file and tls_key_file")
 	}

@@ -12,7 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -60,6 +60,10 @@ type Channel struct {
 	sink   channels.Sink
 	stager blob.Stager
 
+	authFail   *limiter // failed authentications per client
+	authLogMu  sync.Mutex
+	authLogged map[string]time.Time
+
 	mu       sync.Mutex
 	addr     net.Addr
 	ready    chan struct{}
@@ -82,6 +86,9 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{}), stager: stager}
 	if cfg.RateLimit.PerSecond > 0 {
 		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	}
+	if cfg.AuthFailureLimit.PerSecond > 0 {
+		c.authFail = newLimiter(cfg.AuthFailureLimit.PerSecond, cfg.AuthFailureLimit.Burst)
 	}
 	return c, nil
 }
@@ -106,6 +113,16 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	if err != nil {
 		return fmt.Errorf("web: listen: %w", err)
 	}
+	if c.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("web: tls: %w", err)
+		}
+		// HTTP/1.1 only: the guard follows its framing.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	}
+	ln = c.guardListener(ln)
 	c.mu.Lock()
 	c.addr = ln.Addr()
 	c.mu.Unlock()
@@ -115,23 +132,18 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		close(c.ready)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(c.cfg.Path, c)
+	mux.Handle(c.cfg.Path, c.guard(c))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       c.cfg.ReadTimeout.D(),
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+		// The body's deadline is the guard's (read_timeout + min_read_rate).
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+		ConnContext: withConn,
 	}
 	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
 	errc := make(chan error, 1)
-	go func() {
-		if c.cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	sweep := time.NewTicker(time.Hour)
 	defer sweep.Stop()
 	for {
@@ -209,14 +221,6 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use POST"})
 		return
 	}
-	if c.cfg.AuthToken != "" {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.AuthToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="petitiond"`)
-			c.fail(w, http.StatusUnauthorized, "unauthorized", "", "missing or wrong bearer token")
-			return
-		}
-	}
 	if c.limit != nil && !c.limit.allow(c.clientKey(r), received) {
 		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
 		return
@@ -238,7 +242,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer in.discard() // a rejected or failed request leaves nothing behind
 	}
 	if err != nil {
-		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 503: "unavailable"}[status]
+		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 503: "unavailable"}[status]
 		if reason == "" {
 			reason = "error"
 		}
@@ -289,6 +293,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case prev != nil:
 			w.Header().Set("Idempotent-Replayed", "true")
+			c.audit(r, prev.Status, prev.Body, true)
 			writeJSON(w, prev.Status, prev.Body)
 			return
 		}
@@ -323,6 +328,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
 			}
 		}
+		c.audit(r, http.StatusCreated, body, false)
 		writeJSON(w, http.StatusCreated, body)
 	default: // dead-lettered: delivered for review, but not as a petition record
 		// The citizen gets a receipt either way: the dead letter carries
@@ -334,6 +340,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
 			}
 		}
+		c.audit(r, http.StatusAccepted, body, false)
 		writeJSON(w, http.StatusAccepted, body)
 	}
 }
@@ -511,6 +518,9 @@ func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
 	}
 	if obj == nil {
 		return "", fmt.Errorf("malformed JSON: want an object")
+	}
+	if f, err := duplicateKey(body); err != nil {
+		return f, err
 	}
 	if c.env.Mapper != nil {
 		return c.applyMapping(in, obj)

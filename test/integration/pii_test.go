@@ -96,6 +96,7 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	e.start()
 	waitListening(t, cti, 30*time.Second)
 	waitListening(t, webDL, 30*time.Second)
+	waitListening(t, e.webAddr, 30*time.Second)
 
 	full := map[string]string{"name": pii.name, "id_number": pii.id, "phone": pii.phone, "email": pii.email,
 		"address": pii.address, "subject": "执行款未到账", "content": piiContent()}
