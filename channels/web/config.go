@@ -42,6 +42,14 @@ type Config struct {
 	QueueWait units.Duration `yaml:"queue_wait"`
 	// IdempotencyTTL is how long Idempotency-Key replies are remembered.
 	IdempotencyTTL units.Duration `yaml:"idempotency_ttl"`
+	// IdempotencyMaxKeys and IdempotencyMaxBytes bound the remembered
+	// replies (memory index and disk); over them the oldest answered keys
+	// are forgotten first.
+	IdempotencyMaxKeys  int            `yaml:"idempotency_max_keys"`
+	IdempotencyMaxBytes units.ByteSize `yaml:"idempotency_max_bytes"`
+	// IdempotencyMaxKeysPerClient is one client address's share: over it
+	// that client's own oldest keys are forgotten first.
+	IdempotencyMaxKeysPerClient int `yaml:"idempotency_max_keys_per_client"`
 	// ReadTimeout bounds reading a request body, plus the time its bytes
 	// buy at MinReadRate: a client trickling bytes is cut off after about
 	// ReadTimeout, a large upload at a fair rate goes through.
@@ -86,22 +94,25 @@ type RateLimit struct {
 // NewConfig returns the defaults.
 func NewConfig() *Config {
 	return &Config{
-		Listen:                  "127.0.0.1:8080",
-		Path:                    "/petitions",
-		MaxBodySize:             1 << 20,
-		MaxRequestSize:          64 << 20,
-		MaxAttachmentSize:       20 << 20,
-		MaxAttachments:          10,
-		RetryAfter:              units.Duration(5e9),
-		QueueWait:               units.Duration(2e9),
-		IdempotencyTTL:          units.Duration(7 * 24 * 3600e9),
-		ReadTimeout:             units.Duration(20e9),
-		MinReadRate:             64 << 10,
-		MaxConnections:          1024,
-		MaxConnectionsPerClient: 32,
-		RateLimit:               RateLimit{Burst: 20},
-		AuthFailureLimit:        RateLimit{PerSecond: 0.1, Burst: 10},
-		CORS:                    CORS{MaxAge: units.Duration(600e9)},
+		Listen:                      "127.0.0.1:8080",
+		Path:                        "/petitions",
+		MaxBodySize:                 1 << 20,
+		MaxRequestSize:              64 << 20,
+		MaxAttachmentSize:           20 << 20,
+		MaxAttachments:              10,
+		RetryAfter:                  units.Duration(5e9),
+		QueueWait:                   units.Duration(2e9),
+		IdempotencyTTL:              units.Duration(7 * 24 * 3600e9),
+		IdempotencyMaxKeys:          100000,
+		IdempotencyMaxBytes:         256 << 20,
+		IdempotencyMaxKeysPerClient: 10000,
+		ReadTimeout:                 units.Duration(20e9),
+		MinReadRate:                 64 << 10,
+		MaxConnections:              1024,
+		MaxConnectionsPerClient:     32,
+		RateLimit:                   RateLimit{Burst: 20},
+		AuthFailureLimit:            RateLimit{PerSecond: 0.1, Burst: 10},
+		CORS:                        CORS{MaxAge: units.Duration(600e9)},
 	}
 }
 
@@ -127,6 +138,8 @@ func (c *Config) Validate() error {
 		return bad("rate_limit", "per_second must not be negative")
 	case c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1:
 		return bad("rate_limit", "burst must be at least 1")
+	case c.IdempotencyMaxKeys < 1 || c.IdempotencyMaxBytes < 1<<20 || c.IdempotencyMaxKeysPerClient < 0:
+		return bad("idempotency_max_keys", "idempotency_max_keys must be at least 1, idempotency_max_bytes at least 1MiB, idempotency_max_keys_per_client not negative")
 	case c.ReadTimeout.D() < time.Second:
 		return bad("read_timeout", "must be at least 1s")
 	case c.MinReadRate < 0:

@@ -75,7 +75,8 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	idem, err := newIdemStore(env.StateDir, cfg.IdempotencyTTL.D())
+	idem, err := newIdemStore(env.StateDir, idemLimits{ttl: cfg.IdempotencyTTL.D(), maxKeys: cfg.IdempotencyMaxKeys,
+		maxBytes: int64(cfg.IdempotencyMaxBytes), perClient: cfg.IdempotencyMaxKeysPerClient})
 	if err != nil {
 		return nil, err
 	}
@@ -152,6 +153,8 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 			return fmt.Errorf("web: serve: %w", err)
 		case <-sweep.C:
 			c.idem.sweep()
+			k, b, ev := c.idem.stats()
+			c.log.Info("web: idempotency replies kept", "keys", k, "bytes", b, "evicted_total", ev)
 		case <-ctx.Done():
 			drain := c.env.DrainTimeout
 			if drain <= 0 {
@@ -324,7 +327,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p := o.Records[0]
 		body := reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)}
 		if key != "" {
-			if err := c.idem.store(key, fp, http.StatusCreated, body); err != nil {
+			if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), http.StatusCreated, body); err != nil {
 				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
 			}
 		}
@@ -336,7 +339,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id := petition.ID(c.env.Name, item.SourceID)
 		body := reply{ID: id, TrackingNo: petition.TrackingNo(id), Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
 		if key != "" {
-			if err := c.idem.store(key, fp, http.StatusAccepted, body); err != nil {
+			if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), http.StatusAccepted, body); err != nil {
 				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
 			}
 		}
