@@ -212,6 +212,13 @@ type Admin struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
 	// listener private).
 	Pprof bool `yaml:"pprof"`
+	// AuthToken, when set, is required as "Authorization: Bearer …" for
+	// /metrics and /debug/pprof/ (not /healthz, /readyz); use
+	// auth_token_file or ${VAR}.
+	AuthToken string `yaml:"auth_token"`
+	// TLSCertFile and TLSKeyFile serve the admin listener over HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 }
 
 // Log configures logging.
@@ -350,6 +357,9 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		if r.Topic == "" {
 			d.errorf(at(p), p+".topic", "required")
 		}
+	}
+	if (c.Admin.TLSCertFile == "") != (c.Admin.TLSKeyFile == "") {
+		d.errorf(at("admin"), "admin", "set both tls_cert_file and tls_key_file, or neither")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -265,11 +265,12 @@ func (d *Daemon) startAdmin() error {
 	if d.cfg.Admin.Listen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.cfg.Admin.Listen)
+	ln, err := adminListener(d.cfg.Admin)
 	if err != nil {
-		return fmt.Errorf("admin.listen: %w", err)
+		return err
 	}
 	d.adminLn = ln
+	warnAdmin(d.cfg.Admin, d.Log)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(d.promReg, promhttp.HandlerOpts{Registry: d.promReg}))
 	if d.cfg.Admin.Pprof {
@@ -291,9 +292,9 @@ func (d *Daemon) startAdmin() error {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.admin = &http.Server{Handler: adminAuth(d.cfg.Admin.AuthToken, mux), ReadHeaderTimeout: 5 * time.Second}
 	go d.admin.Serve(ln)
-	d.Log.Info("admin listening", "addr", ln.Addr().String())
+	d.Log.Info("admin listening", "addr", ln.Addr().String(), "tls", d.cfg.Admin.TLSCertFile != "", "auth", d.cfg.Admin.AuthToken != "")
 	return nil
 }
 

@@ -372,3 +372,14 @@ func (c *Channel) audit(r *http.Request, status int, body reply, replayed bool) 
 		"id", body.ID, "tracking_no", body.TrackingNo, "client", clientIP(r, c.cfg.TrustedProxies),
 		"remote", r.RemoteAddr, "replayed", replayed)
 }
+
+// loopback reports whether a listen address is reachable from this host
+// only (an empty host, 0.0.0.0 and :: are every interface).
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}

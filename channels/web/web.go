@@ -143,6 +143,10 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		ConnContext: withConn,
 	}
 	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
+	if c.cfg.AuthToken == "" && !loopback(c.cfg.Listen) {
+		c.log.Warn("SECURITY: web channel listens beyond loopback without auth_token: anyone who reaches it can submit petitions "+
+			"(as a public citizen portal must; otherwise bind it to 127.0.0.1 or set auth_token_file)", "addr", ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	sweep := time.NewTicker(time.Hour)
