@@ -37,6 +37,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/clamd"
 	"github.com/court12368/petitiond/mapping"
 	"github.com/court12368/petitiond/petition"
 )
@@ -60,6 +61,7 @@ type Channel struct {
 	sink   channels.Sink
 	stager blob.Stager
 
+	av         *clamd.Client
 	authFail   *limiter // failed authentications per client
 	authLogMu  sync.Mutex
 	authLogged map[string]time.Time
@@ -87,6 +89,11 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{}), stager: stager}
 	if cfg.RateLimit.PerSecond > 0 {
 		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	}
+	if a := cfg.Attachments.Antivirus; a.Address != "" {
+		if c.av, err = clamd.Parse(a.Address, a.Timeout.D()); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.AuthFailureLimit.PerSecond > 0 {
 		c.authFail = newLimiter(cfg.AuthFailureLimit.PerSecond, cfg.AuthFailureLimit.Burst)
@@ -273,6 +280,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(in.extra) > 0 {
 		item.Meta["extra"] = in.extra
 	}
+	if in.antivirus != "" {
+		item.Meta["web.antivirus"] = in.antivirus
+	}
 	if m := in.mapped; m != nil {
 		for k, v := range m.Meta {
 			item.Meta[k] = v
@@ -375,6 +385,9 @@ type input struct {
 	// staged is what goes into the blob store once the petition is
 	// accepted (promote); discard deletes what was not.
 	staged []*blob.Staged
+	// antivirus is what the scan of the attachments said: clean,
+	// unscanned, or "" without scanning.
+	antivirus string
 }
 
 // promote moves the staged original and attachments into the store.
@@ -632,6 +645,16 @@ func (c *Channel) parseMultipart(orig *blob.Staged, boundary, client string, in 
 			return "", status, err
 		}
 		in.staged = append(in.staged, ast)
+		st, scan, err := c.checkAttachment(ast, name, client)
+		if err != nil {
+			if st == 503 {
+				return "", st, err
+			}
+			return name, st, err
+		}
+		if scan != "" && in.antivirus != "unscanned" {
+			in.antivirus = scan
+		}
 		ctype := part.Header.Get("Content-Type")
 		if ctype == "" {
 			ctype = "application/octet-stream"
