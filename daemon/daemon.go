@@ -134,6 +134,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		return nil, err
 	}
 	warnKafkaSecurity(cfg.Kafka, log)
+	d.prod.ProbeTopics(rules.Topics())
 	if cfg.Kafka.CreateTopicsEnabled() {
 		// In the background: an unreachable or black-holed broker must not
 		// keep the listeners from coming up. The first records wait for

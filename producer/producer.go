@@ -57,8 +57,10 @@ type KafkaProducer struct {
 	// ready is true once it answered and until it fails (readiness).
 	healthy atomic.Bool
 	ready   atomic.Bool
-	probe   string // topic used by the health probe
-	kick    chan struct{}
+	probe   string // topic used by the health probe: it must exist
+	// probeAll are the topics whose leaders the probe checks.
+	probeAll atomic.Pointer[[]string]
+	kick     chan struct{}
 	// topics is closed when the first topic creation attempt is over;
 	// Produce waits for it (bounded) so the first records do not race it.
 	topics       atomic.Pointer[chan struct{}]
@@ -160,6 +162,13 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	// broker that was never tried, but /readyz waits for an answer.
 	p.healthy.Store(true)
 	return p, nil
+}
+
+// ProbeTopics makes the probe check that the leaders of these topics
+// serve (the route topics), besides the probe topic's existence.
+func (p *KafkaProducer) ProbeTopics(topics []string) {
+	all := append([]string{p.probe}, topics...)
+	p.probeAll.Store(&all)
 }
 
 // HoldForTopics makes Produce wait (at most the write timeout) until
@@ -297,9 +306,16 @@ func (p *KafkaProducer) Start() {
 		for {
 			err := p.Ping(context.Background())
 			ok := err == nil
-			was := p.healthy.Swap(ok)
 			p.ready.Store(ok)
+			var was bool
+			if errors.Is(err, errNotServing) {
+				// Neither up nor down: intake stays as it was.
+				was = p.healthy.Load()
+			} else {
+				was = p.healthy.Swap(ok)
+			}
 			switch {
+			case errors.Is(err, errNotServing):
 			case !ok && (was || first):
 				var se *SecurityError
 				if errors.As(err, &se) {
@@ -339,23 +355,44 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 	t := p.newTransport()
 	defer t.CloseIdleConnections()
 	cl := &kafka.Client{Addr: p.client.Addr, Timeout: 3 * time.Second, Transport: t}
-	res, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{p.probe}})
+	topics := []string{p.probe}
+	if all := p.probeAll.Load(); all != nil {
+		topics = *all
+	}
+	res, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
 		return p.sec.Describe(p.brokers, err)
 	}
 	if len(res.Brokers) == 0 {
 		return errors.New("no brokers in metadata")
 	}
+	served := res.Topics[:0:0]
 	for _, t := range res.Topics {
-		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) && p.topics.Load() != nil {
-			continue // the cluster answered; the topic is being created
-		}
-		if t.Error != nil {
+		switch {
+		case errors.Is(t.Error, kafka.UnknownTopicOrPartition) && p.topics.Load() != nil:
+			return errNotServing // the cluster answered; the topic is being created
+		case errors.Is(t.Error, kafka.UnknownTopicOrPartition) && t.Name != p.probe:
+			continue // a route topic only its records need
+		case errors.Is(t.Error, kafka.LeaderNotAvailable):
+			return errNotServing
+		case t.Error != nil:
 			return fmt.Errorf("topic %s: %w", t.Name, t.Error)
 		}
+		served = append(served, t)
+	}
+	res.Topics = served
+	// Right after a broker (re)start the metadata may name leaders that do
+	// not serve their partitions yet: not ready before they do.
+	if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+		return errNotServing
 	}
 	return nil
 }
+
+// errNotServing is the probe's answer when the cluster answered but the
+// probe topic is still being created or its leaders do not serve yet:
+// not ready, but not a reason to refuse intake on its own.
+var errNotServing = errors.New("kafka answered, but the probe topic is not served yet")
 
 // EnsureTopics creates missing topics.
 func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, partitions, replication int) error {
@@ -388,7 +425,7 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 	// before that fails with NotLeaderForPartition. Wait for them.
 	for {
 		md, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
-		if err == nil && leadersReady(md) && p.leadersServe(ctx, md) {
+		if err == nil && leadersReady(md) && leadersServe(ctx, p.client, md) {
 			return nil
 		}
 		select {
@@ -403,14 +440,14 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 // after creation the metadata may name a leader that does not serve the
 // partition yet, and a record produced then fails with Not Leader For
 // Partition.
-func (p *KafkaProducer) leadersServe(ctx context.Context, md *kafka.MetadataResponse) bool {
+func leadersServe(ctx context.Context, cl *kafka.Client, md *kafka.MetadataResponse) bool {
 	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
 	for _, t := range md.Topics {
 		for _, pt := range t.Partitions {
 			req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(pt.ID))
 		}
 	}
-	res, err := p.client.ListOffsets(ctx, req)
+	res, err := cl.ListOffsets(ctx, req)
 	if err != nil {
 		return false
 	}
