@@ -79,6 +79,9 @@ func TestAdminTLSAndToken(t *testing.T) {
 		r.Body.Close()
 		return r.StatusCode
 	}
+	for i := 0; i < 200 && get("/readyz", "") != 200; i++ {
+		time.Sleep(50 * time.Millisecond) // ready once the topics are served
+	}
 	for _, c := range []struct {
 		path, tok string
 		want      int
@@ -109,7 +112,7 @@ func TestSecurityWarningsAtStart(t *testing.T) {
 		"admin: {listen: \""+e.adminAddr+"\"}", "admin: {listen: \"0.0.0.0:"+adminPort+"\", pprof: true}",
 		"listen: \""+e.webAddr+"\"", "listen: \"0.0.0.0:"+webPort+"\"")
 	e.start()
-	time.Sleep(200 * time.Millisecond)
+	e.waitLog("SECURITY: web channel listens beyond loopback", 5*time.Second)
 	logs := e.logs.String()
 	for _, w := range []string{
 		"SECURITY: the admin listener is reachable beyond loopback without admin.auth_token",

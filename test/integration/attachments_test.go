@@ -67,7 +67,7 @@ func TestWebAttachmentPolicy(t *testing.T) {
 			t.Errorf("%s: %d field=%q %q, want %d naming the part", c.what, r.Status, r.Field, r.Error, c.status)
 		}
 	}
-	if !strings.Contains(e.logs.String(), `msg="web: attachment rejected by the antivirus scanner" channel=web-it signature=Eicar-Test-Signature`) {
+	if !e.waitLog(`msg="web: attachment rejected by the antivirus scanner" channel=web-it signature=Eicar-Test-Signature`, 5*time.Second) {
 		t.Errorf("the infected attachment was not logged with its signature")
 	}
 	av.Close() // clamd goes away: petitions with attachments wait
@@ -90,4 +90,17 @@ func TestWebAttachmentPolicy(t *testing.T) {
 	if m := recs[0].Value["meta"].(map[string]any); m["web.antivirus"] != "clean" {
 		t.Errorf("meta web.antivirus = %v, want clean", m["web.antivirus"])
 	}
+}
+
+// waitLog waits until the daemon's log holds s (lines reach the buffer a
+// moment after they are written).
+func (e *env) waitLog(s string, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for !strings.Contains(e.logs.String(), s) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
 }

@@ -42,6 +42,7 @@ func TestWebAuthFailuresLimitedAndLogged(t *testing.T) {
 	if r := e.mustPost("application/json", js, nil); r.Status != 429 {
 		t.Errorf("no token while over the limit: %d, want 429", r.Status)
 	}
+	e.waitLog("authentication failures over the limit; client refused", 5*time.Second)
 	logs := e.logs.String()
 	if n := strings.Count(logs, `msg="web: authentication failed" channel=web-it client=127.0.0.1`); n != 3 {
 		t.Errorf("%d 'authentication failed' lines, want 3:\n%s", n, logs)
@@ -70,6 +71,7 @@ func TestWebAuditLine(t *testing.T) {
 	if r.Status != 201 || r2.Status != 201 {
 		t.Fatalf("replies %d %d", r.Status, r2.Status)
 	}
+	e.waitLog("id="+r2.ID, 5*time.Second)
 	var audit []string
 	for _, l := range strings.Split(e.logs.String(), "\n") {
 		if strings.Contains(l, "audit=web.accepted") {
