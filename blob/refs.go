@@ -24,6 +24,43 @@ type refLog struct {
 	mu   sync.Mutex
 	f    *os.File
 	gs   dirSync
+
+	// recent holds shas known to be in the log durably, so that the many
+	// items sharing one original (a call-log chunk) append it once.
+	recentMu sync.Mutex
+	recent   map[string]struct{}
+	ring     []string
+	next     int
+}
+
+const recentRefs = 1 << 16
+
+func (l *refLog) known(sum string) bool {
+	l.recentMu.Lock()
+	defer l.recentMu.Unlock()
+	_, ok := l.recent[sum]
+	return ok
+}
+
+// remember notes sums as durable in the log (after the write, and the
+// fsync when the store syncs).
+func (l *refLog) remember(sums []string) {
+	l.recentMu.Lock()
+	defer l.recentMu.Unlock()
+	if l.recent == nil {
+		l.recent, l.ring = map[string]struct{}{}, make([]string, recentRefs)
+	}
+	for _, s := range sums {
+		if _, ok := l.recent[s]; ok {
+			continue
+		}
+		if old := l.ring[l.next]; old != "" {
+			delete(l.recent, old)
+		}
+		l.ring[l.next] = s
+		l.recent[s] = struct{}{}
+		l.next = (l.next + 1) % recentRefs
+	}
 }
 
 func openRefLog(d *Dir) (*refLog, error) {
@@ -102,17 +139,22 @@ func (d *Dir) walk(fn func(sum string, info os.FileInfo)) error {
 // before it returns when the store syncs (concurrent callers share one
 // fsync).
 func (d *Dir) Reference(sums ...string) error {
-	var b []byte
-	for _, s := range sums {
-		if len(s) == 64 {
-			b = append(b, s...)
-			b = append(b, '\n')
-		}
-	}
-	if len(b) == 0 || d.refs == nil {
+	l := d.refs
+	if l == nil {
 		return nil
 	}
-	l := d.refs
+	var b []byte
+	var added []string
+	for _, s := range sums {
+		if len(s) == 64 && !l.known(s) {
+			b = append(b, s...)
+			b = append(b, '\n')
+			added = append(added, s)
+		}
+	}
+	if len(b) == 0 {
+		return nil
+	}
 	l.mu.Lock()
 	_, err := l.f.Write(b)
 	l.mu.Unlock()
@@ -124,6 +166,7 @@ func (d *Dir) Reference(sums ...string) error {
 			return fmt.Errorf("%w: reference log: %w", ErrStore, err)
 		}
 	}
+	l.remember(added)
 	return nil
 }
 

@@ -170,3 +170,20 @@ func TestGCKeepsReferencedYoungAndOlderBlobs(t *testing.T) {
 		t.Errorf("GC deleted a blob just stored again: %+v", res)
 	}
 }
+
+func TestReferenceAppendsOnce(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("ab", 32)
+	for i := 0; i < 100; i++ {
+		if err := d.Reference(sum, "", "short"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(d.root, "refs.log"))
+	if n := strings.Count(string(b), sum); n != 1 {
+		t.Errorf("the sha is %d times in the log, want once", n)
+	}
+}
