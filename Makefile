@@ -2,6 +2,7 @@
 GO      ?= go
 BIN     := bin/petitiond
 CONFIG  ?= examples/petitiond.yaml
+PIDFILE ?= var/petitiond.pid
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/court12368/petitiond/daemon.Version=$(VERSION)
 
@@ -10,11 +11,14 @@ LDFLAGS := -X github.com/court12368/petitiond/daemon.Version=$(VERSION)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/petitiond
 
-## run: the daemon on the embedded single-node broker with the sample config
+## run: the daemon on the embedded single-node broker with the sample config;
+## reload it with kill -HUP $$(cat var/petitiond.pid)
 run: build
-	./$(BIN) run -c $(CONFIG)
+	mkdir -p $(dir $(PIDFILE))
+	./$(BIN) run -c $(CONFIG) -pid-file $(PIDFILE)
 
-## test: install and start what the tests need (Kafka, Dovecot), run them all
+## test: install and start what the tests need (Kafka, Dovecot), run them all;
+## prints "tests: N passed, N failed, N skipped" (under CI=true a skip fails)
 test:
 	bash scripts/test.sh
 

@@ -12,12 +12,21 @@
 // items are of a kind of their own, a decoder sub-package
 // channels/<type>/decode that registers itself with normalize.Register.
 // channels/all imports both.
+//
+// The framework owns the lifecycle. The daemon builds a channel with its
+// type's New (no I/O that can fail transiently), binds it when it listens
+// (Binder), and only when every channel of a configuration got that far
+// runs each under a Supervisor, which restarts Run with a Backoff when it
+// fails or panics, reconnects a Reconnector whose connection was lost, and
+// keeps the channel's Status. Run drains with Env.DrainContext and counts
+// what awaits its ack with Pending; it does not retry its own source.
 package channels
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/court12368/petitiond/blob"
@@ -150,20 +159,14 @@ type Sink interface {
 // Channel is a running channel instance.
 type Channel interface {
 	// Run reads the source and submits items to sink until ctx is done.
-	// It returns nil on cancellation. On ctx cancellation the channel stops
+	// It returns nil on cancellation, and an error when its source fails
+	// (the supervisor runs it again after a backoff; state kept on the
+	// channel survives). On ctx cancellation the channel stops
 	// taking new input; items already submitted are drained by the engine,
 	// and the channel must still release sources whose Ack arrives while
 	// Run is returning (Run returns only when its pending acks are done or
-	// the drain context given by Drain expires).
+	// Env.DrainTimeout has passed since ctx was cancelled).
 	Run(ctx context.Context, sink Sink) error
-}
-
-// Drainer is implemented by channels that need to wait for outstanding
-// acks before their resources can be released.
-type Drainer interface {
-	// Drain waits until every ack for items this channel submitted has
-	// arrived, or ctx is done.
-	Drain(ctx context.Context) error
 }
 
 // Env is what a channel gets from the daemon when it is built.
@@ -178,8 +181,39 @@ type Env struct {
 	// context is cancelled.
 	DrainTimeout time.Duration
 	// Mapper, when not nil, is the channel entry's mapping: channels with
-	// structured input apply it to turn a foreign shape into fields.
+	// structured input apply it to turn a foreign shape into fields. Only
+	// types whose Type.Mapping is set get one.
 	Mapper *mapping.Mapper
+	// Listener, when not nil, opens the channel's listening sockets (use
+	// Env.Listen): the daemon's pool, which hands a reloaded channel the
+	// socket of the instance it replaces.
+	Listener func(network, addr string) (net.Listener, error)
+	// OnUp, when not nil, is called by Env.Up.
+	OnUp func()
+}
+
+// Binder is implemented by channels that listen on a local address (the
+// web channel, the calllog CTI webhook). The daemon calls Bind for every
+// new channel of a start or a reload before it runs any of them, so that an
+// address that cannot be bound fails the start (the daemon exits with the
+// error) or the reload (the running channels stay as they were), instead of
+// a channel that retries for ever. Run serves on what Bind opened and
+// closes it when it returns; a Run restarted by the supervisor binds again.
+// Close releases what Bind opened when the channel is discarded without
+// being run.
+type Binder interface {
+	Bind() error
+	Close() error
+}
+
+// Reconnector is implemented by channels whose Run keeps a connection to a
+// server (imap). Run returns an error when the connection is lost, and the
+// supervisor runs it again after ReconnectBackoff: reconnecting is the
+// supervisor's job, not the channel's. Such a channel counts as running
+// only from when Run calls Env.Up (connected and taking input), which also
+// resets the backoff.
+type Reconnector interface {
+	ReconnectBackoff() Backoff
 }
 
 // Validator is implemented by channel configs that check themselves.

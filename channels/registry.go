@@ -21,6 +21,9 @@ type Type struct {
 	New func(cfg any, env Env) (Channel, error)
 	// Example is a commented YAML example of one channel entry.
 	Example []byte
+	// Mapping says the channel applies the entry's mapping: (Env.Mapper)
+	// to its input; the config refuses a mapping: on other types.
+	Mapping bool
 }
 
 // Registry maps type names to channel types. The zero value is not usable;

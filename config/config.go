@@ -2,11 +2,15 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -17,18 +21,20 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Kafka     Kafka     `yaml:"kafka"`
-	Blobs     Blobs     `yaml:"blobs"`
-	State     State     `yaml:"state"`
-	Pipeline  Pipeline  `yaml:"pipeline"`
-	Normalize Normalize `yaml:"normalize"`
-	Routes    Routes    `yaml:"routes"`
-	Channels  []Channel `yaml:"channels"`
-	Admin     Admin     `yaml:"admin"`
-	Log       Log       `yaml:"log"`
+	Kafka     Kafka     `yaml:"kafka" desc:"where records go: a real Kafka cluster (brokers) or the embedded evaluation broker"`
+	Blobs     Blobs     `yaml:"blobs" desc:"the content-addressed store of originals and attachments, referenced from the records"`
+	State     State     `yaml:"state" desc:"where channels keep their state: offsets, idempotency replies, indexes"`
+	Pipeline  Pipeline  `yaml:"pipeline" desc:"bounds on the items in flight, and on the drain at shutdown"`
+	Normalize Normalize `yaml:"normalize" desc:"how records are cleaned: classification rules and the repeat-petition memory"`
+	Routes    Routes    `yaml:"routes" desc:"which topic (and key) each record goes to, and the dead-letter topic"`
+	Channels  []Channel `yaml:"channels" desc:"the channel instances: each takes petitions from one source (petitiond channels lists the types)"`
+	Admin     Admin     `yaml:"admin" desc:"the operations listener: /metrics, /healthz, /readyz"`
+	Log       Log       `yaml:"log" desc:"logging: structured, never personal data"`
 
 	// File is the path the config was read from.
 	File string `yaml:"-"`
+	// Hash identifies the file's content (hex SHA-256 of its bytes).
+	Hash string `yaml:"-"`
 	// lines maps a dotted path (routes.rules[0].when) to its line.
 	lines map[string]int
 }
@@ -36,30 +42,30 @@ type Config struct {
 // Kafka says where records go.
 type Kafka struct {
 	// Brokers are the bootstrap addresses of a real cluster.
-	Brokers []string `yaml:"brokers"`
+	Brokers []string `yaml:"brokers" desc:"bootstrap addresses (host:port) of a real Kafka cluster; exclusive with embedded"`
 	// Embedded starts an in-process, single-node Kafka-compatible broker
 	// for evaluation when Brokers is empty.
-	Embedded *Embedded `yaml:"embedded"`
-	ClientID string    `yaml:"client_id"`
+	Embedded *Embedded `yaml:"embedded" desc:"start the in-process, single-node Kafka-compatible broker (franz-go kfake) instead of using brokers: for evaluation only, no replication"`
+	ClientID string    `yaml:"client_id" desc:"Kafka client id of the producer"`
 	// CreateTopics creates the route topics when they are missing.
-	CreateTopics *bool `yaml:"create_topics"`
+	CreateTopics *bool `yaml:"create_topics" desc:"create the route and dead-letter topics at start and on reload when they are missing (default true)"`
 	// Partitions and ReplicationFactor for created topics; -1 means the
 	// broker's default.
-	Partitions        int `yaml:"partitions"`
-	ReplicationFactor int `yaml:"replication_factor"`
+	Partitions        int `yaml:"partitions" desc:"partitions of the topics petitiond creates; 0 or -1 means the broker's default"`
+	ReplicationFactor int `yaml:"replication_factor" desc:"replication factor of the topics petitiond creates; -1 means the broker's default"`
 	// BatchSize and BatchTimeout bound how long a record waits to be sent.
-	BatchSize    int      `yaml:"batch_size"`
-	BatchTimeout Duration `yaml:"batch_timeout"`
+	BatchSize    int      `yaml:"batch_size" desc:"most records sent in one produce request to a partition"`
+	BatchTimeout Duration `yaml:"batch_timeout" desc:"how long a record may wait for its batch to fill before the batch is sent"`
 	// WriteTimeout bounds one produce attempt; MaxAttempts bounds retries.
-	WriteTimeout Duration `yaml:"write_timeout"`
-	MaxAttempts  int      `yaml:"max_attempts"`
+	WriteTimeout Duration `yaml:"write_timeout" desc:"bounds one produce attempt: sending the batch and reading Kafka's acknowledgement"`
+	MaxAttempts  int      `yaml:"max_attempts" desc:"produce attempts before a record fails; the item then stays with its source, which retries it"`
 	// Compression: none, gzip, snappy, lz4, zstd.
-	Compression string `yaml:"compression"`
+	Compression string `yaml:"compression" desc:"codec that compresses produced batches" enum:"none,gzip,snappy,lz4,zstd"`
 	// TLS encrypts the connections to the brokers (present = on); the
 	// producer, topic creation and the health probe all use it.
-	TLS *KafkaTLS `yaml:"tls"`
+	TLS *KafkaTLS `yaml:"tls" desc:"encrypt the connections to the brokers (present = on, {} verifies against the system's CAs); the producer, topic creation and the readiness probe all use it"`
 	// SASL authenticates to the brokers.
-	SASL *KafkaSASL `yaml:"sasl"`
+	SASL *KafkaSASL `yaml:"sasl" desc:"authenticate to the brokers with SASL; without tls the password crosses the network in clear text"`
 }
 
 // KafkaTLS configures TLS to the brokers. An empty block ({}) verifies the
@@ -67,27 +73,27 @@ type Kafka struct {
 type KafkaTLS struct {
 	// CAFile is a PEM bundle of the CAs that sign the brokers' certificates
 	// (default: the system's).
-	CAFile string `yaml:"ca_file"`
+	CAFile string `yaml:"ca_file" desc:"PEM bundle of the CAs that sign the brokers' certificates; empty: the system's trusted CAs"`
 	// CertFile and KeyFile are the client certificate and key (PEM) for
 	// brokers that require mutual TLS.
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	CertFile string `yaml:"cert_file" desc:"client certificate (PEM) for brokers that require mutual TLS; with key_file"`
+	KeyFile  string `yaml:"key_file" desc:"private key (PEM) of cert_file"`
 	// ServerName overrides the name checked in the broker's certificate
 	// (default: the host of the broker address).
-	ServerName string `yaml:"server_name"`
+	ServerName string `yaml:"server_name" desc:"name checked in the brokers' certificates; empty: the host of each broker address"`
 	// InsecureSkipVerify accepts any broker certificate. Never in
 	// production: anyone on the path can read petitions and the SASL
 	// password. petitiond logs a warning at every start.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify" desc:"accept any broker certificate: never in production, anyone on the network path can impersonate the broker and read petitions and the SASL password; logged as a warning at every start"`
 }
 
 // KafkaSASL configures SASL authentication to the brokers.
 type KafkaSASL struct {
 	// Mechanism: plain, scram-sha-256, scram-sha-512.
-	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
+	Mechanism string `yaml:"mechanism" desc:"SASL mechanism" enum:"plain,scram-sha-256,scram-sha-512"`
+	Username  string `yaml:"username" desc:"SASL user name"`
 	// Password: give it as password_file or ${VAR}, not in the file.
-	Password string `yaml:"password"`
+	Password string `yaml:"password" desc:"SASL password; give it as password_file or ${VAR}, not in the configuration itself. Never logged"`
 }
 
 // Protocol is the Kafka security protocol the settings amount to
@@ -106,125 +112,133 @@ func (k Kafka) Protocol() string {
 
 // Embedded is the in-process evaluation broker.
 type Embedded struct {
-	Listen     string `yaml:"listen"`
-	DataDir    string `yaml:"data_dir"`
-	Partitions int    `yaml:"partitions"`
+	Listen     string `yaml:"listen" desc:"host:port the embedded broker listens on (127.0.0.1:9092 when empty); Kafka clients such as kcat connect here"`
+	DataDir    string `yaml:"data_dir" desc:"where the embedded broker keeps its data, written synchronously (./var/kafka when empty)"`
+	Partitions int    `yaml:"partitions" desc:"partitions of the topics the embedded broker creates (3 when 0)"`
 }
 
 // Blobs is the content-addressed store for originals and attachments.
 type Blobs struct {
-	Dir string `yaml:"dir"`
+	Dir string `yaml:"dir" desc:"directory of the store: a blob is <dir>/<first two hex digits>/<sha256>"`
 	// BaseURI, when set, is how downstream systems reach the blobs
 	// (e.g. an HTTP server over Dir); default file:// URIs.
-	BaseURI string `yaml:"base_uri"`
+	BaseURI string `yaml:"base_uri" desc:"how downstream systems reach the blobs, e.g. https://blobs.court.example/ (the record's uri is this plus <aa>/<sha256>); empty: file:// paths"`
 	// Sync makes every blob durable (fsync, batched) before the item it
 	// belongs to goes on; default true. Turn off only for tests and
 	// benchmarks.
-	Sync *bool `yaml:"sync"`
+	Sync *bool `yaml:"sync" desc:"fsync every blob (and its directory entry) before its item goes on (default true); turn off only for tests and benchmarks"`
 	// Staging bounds the area where uploads wait (in <dir>/staging) until
 	// their petition is accepted; rejected uploads are deleted at once.
-	Staging BlobStaging `yaml:"staging"`
+	Staging BlobStaging `yaml:"staging" desc:"bounds of <dir>/staging, where uploads wait until their petition is accepted; rejected uploads are deleted at once"`
 }
 
 // BlobStaging bounds the staging area of the blob store.
 type BlobStaging struct {
 	// MaxBytes bounds everything staged (over it: 503 + Retry-After).
-	MaxBytes ByteSize `yaml:"max_bytes"`
+	MaxBytes ByteSize `yaml:"max_bytes" desc:"most bytes staged in all; an upload beyond it is answered 503 with Retry-After"`
 	// MaxBytesPerClient bounds what one client address has staged (over
 	// it: 429 + Retry-After).
-	MaxBytesPerClient ByteSize `yaml:"max_bytes_per_client"`
+	MaxBytesPerClient ByteSize `yaml:"max_bytes_per_client" desc:"most bytes one client address may have staged; an upload beyond it is answered 429 with Retry-After"`
 }
 
 // State is where channels keep offsets and idempotency keys.
 type State struct {
-	Dir string `yaml:"dir"`
+	Dir string `yaml:"dir" desc:"directory of per-channel state (<dir>/channels/<name>/) and of the repeat-petition memory"`
 }
 
 // Pipeline bounds the work in flight.
 type Pipeline struct {
 	// MaxInFlight bounds items taken but not yet acknowledged.
-	MaxInFlight int `yaml:"max_in_flight"`
+	MaxInFlight int `yaml:"max_in_flight" desc:"items taken from all channels and not yet acknowledged; beyond it channels slow down (backpressure)"`
 	// DrainTimeout bounds how long shutdown waits for in-flight items.
-	DrainTimeout Duration `yaml:"drain_timeout"`
+	DrainTimeout Duration `yaml:"drain_timeout" desc:"how long shutdown (and removing a channel on reload) waits for in-flight items to be acknowledged"`
 }
 
 // Normalize configures record cleaning and classification.
 type Normalize struct {
 	// Classify holds classification rules; see normalize/classify.
-	Classify classify.Config `yaml:"classify"`
+	Classify classify.Config `yaml:"classify" desc:"classification rules (category, labels, priority); the operator's run before the shipped defaults"`
 	// Repeats configures repeat-petition detection.
-	Repeats Repeats `yaml:"repeats"`
+	Repeats Repeats `yaml:"repeats" desc:"the memory of which petitioner raised which case, to label repeat petitions"`
 }
 
 // Repeats configures the local memory of petitioners and cases.
 type Repeats struct {
-	Enabled *bool `yaml:"enabled"`
+	Enabled *bool `yaml:"enabled" desc:"label repeat petitions (default true)"`
 	// MaxEntries bounds the memory (least recently seen forgotten first).
-	MaxEntries int `yaml:"max_entries"`
+	MaxEntries int `yaml:"max_entries" desc:"most (petitioner, case) pairs remembered; the least recently seen are forgotten first"`
 	// Key is the secret of the petitioner pseudonym (HMAC); use key_file
 	// or ${ENV}. Without it a random key is kept in the state dir.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" desc:"secret of the HMAC that makes the petitioner key (a pseudonym); use key_file or ${ENV}. Empty: a random key kept in state.dir"`
 }
 
 // Routes choose topics and keys.
 type Routes struct {
-	DefaultTopic    string `yaml:"default_topic"`
-	DeadLetterTopic string `yaml:"dead_letter_topic"`
-	Rules           []Rule `yaml:"rules"`
+	DefaultTopic    string `yaml:"default_topic" desc:"topic of records that match no rule"`
+	DeadLetterTopic string `yaml:"dead_letter_topic" desc:"topic of items that could not be made into records (petition.deadletter.v1)"`
+	Rules           []Rule `yaml:"rules" desc:"routing rules, evaluated in order: the first match decides unless it says continue"`
 }
 
 // Rule sends records matching When to Topic, keyed by Key.
 type Rule struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name" desc:"names the rule in errors and logs"`
 	// When is an expression over the record (expr-lang), e.g.
 	// category == "filing_refusal".
-	When  string `yaml:"when"`
-	Topic string `yaml:"topic"`
+	When  string `yaml:"when" desc:"expr-lang expression over the record with its JSON field names, e.g. category == 'filing_refusal'"`
+	Topic string `yaml:"topic" desc:"topic of the records the rule matches"`
 	// Key is an expression giving the Kafka key; default the record id.
-	Key string `yaml:"key"`
+	Key string `yaml:"key" desc:"expr-lang expression giving the Kafka key; default the record id"`
 	// Continue also evaluates later rules (a record may go to several
 	// topics); by default the first matching rule wins.
-	Continue bool `yaml:"continue"`
+	Continue bool `yaml:"continue" desc:"go on to later rules after a match, so a record may go to several topics"`
 }
 
 // Channel is one channel instance.
 type Channel struct {
-	Name     string    `yaml:"name"`
-	Type     string    `yaml:"type"`
-	Settings yaml.Node `yaml:"settings"`
+	Name     string    `yaml:"name" desc:"unique name of this channel instance: lower-case letters, digits, dot, underscore, hyphen. It is part of every petition id: renaming a channel changes the ids of what it reads again"`
+	Type     string    `yaml:"type" desc:"channel type (petitiond channels lists them)"`
+	Settings yaml.Node `yaml:"settings" desc:"the channel type's settings; petitiond example TYPE prints them commented"`
 	// Mapping maps a foreign input shape to petition fields (see package
 	// mapping); channels that take structured input apply it.
-	Mapping mapping.Spec `yaml:"mapping"`
+	Mapping mapping.Spec `yaml:"mapping" desc:"maps a foreign input shape (a partner's JSON or form) to petition fields: target -> rule; for channels with structured input (web; calllog has settings.mapping instead)"`
 	// Mapper is Mapping compiled, nil without a mapping.
 	Mapper *mapping.Mapper `yaml:"-"`
 	// Decoded is the channel type's config struct, filled from Settings.
 	Decoded any `yaml:"-"`
 	// Line is where the entry starts.
 	Line int `yaml:"-"`
-	// Raw is the entry's settings re-encoded, to tell changed channels on
-	// reload.
-	Raw string `yaml:"-"`
+}
+
+// Same reports whether two entries configure the same channel: the same
+// name and type, decoded settings and mapping. How the YAML is written
+// (comments, key order, quoting, anchors) does not count, so a reload
+// leaves such a channel running.
+func (ch *Channel) Same(o *Channel) bool {
+	if ch.Name != o.Name || ch.Type != o.Type || !reflect.DeepEqual(ch.Decoded, o.Decoded) {
+		return false
+	}
+	return len(ch.Mapping) == 0 && len(o.Mapping) == 0 || reflect.DeepEqual(ch.Mapping, o.Mapping)
 }
 
 // Admin is the operations listener.
 type Admin struct {
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" desc:"host:port of the operations listener (/metrics, /healthz, /readyz); empty: none. Keep it private"`
 	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
 	// listener private).
-	Pprof bool `yaml:"pprof"`
+	Pprof bool `yaml:"pprof" desc:"serve Go's profiler under /debug/pprof/ on the admin listener"`
 	// AuthToken, when set, is required as "Authorization: Bearer …" for
 	// /metrics and /debug/pprof/ (not /healthz, /readyz); use
 	// auth_token_file or ${VAR}.
-	AuthToken string `yaml:"auth_token"`
+	AuthToken string `yaml:"auth_token" desc:"bearer token required for /metrics and /debug/pprof/ (not /healthz, /readyz); use auth_token_file or ${VAR}"`
 	// TLSCertFile and TLSKeyFile serve the admin listener over HTTPS.
-	TLSCertFile string `yaml:"tls_cert_file"`
-	TLSKeyFile  string `yaml:"tls_key_file"`
+	TLSCertFile string `yaml:"tls_cert_file" desc:"certificate (PEM) to serve the admin listener over HTTPS; with tls_key_file"`
+	TLSKeyFile  string `yaml:"tls_key_file" desc:"private key (PEM) of tls_cert_file"`
 }
 
 // Log configures logging.
 type Log struct {
-	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // text, json
+	Level  string `yaml:"level" desc:"least severe level logged" enum:"debug,info,warn,error"` // debug, info, warn, error
+	Format string `yaml:"format" desc:"log line format" enum:"text,json"`                      // text, json
 }
 
 // Defaults returns a config with every default filled in.
@@ -291,6 +305,8 @@ func parse(file string, data []byte, reg *channels.Registry, d *decoder) (*Confi
 	}
 	cfg := Defaults()
 	cfg.File = file
+	sum := sha256.Sum256(data)
+	cfg.Hash = hex.EncodeToString(sum[:])
 	cfg.lines = d.lines
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "empty configuration"}}
@@ -404,6 +420,16 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			d.errorf(at(p+".type"), p+".type", "unknown channel type %q (known: %v)", ch.Type, reg.Names())
 			continue
 		}
+		if len(ch.Mapping) > 0 && !t.Mapping {
+			var takers []string
+			for _, o := range reg.Types() {
+				if o.Mapping {
+					takers = append(takers, o.Name)
+				}
+			}
+			d.errorf(at(p+".mapping"), p+".mapping", "the %s channel type does not apply an entry-level mapping (types that do: %s); see `petitiond example %s`",
+				ch.Type, strings.Join(takers, ", "), ch.Type)
+		}
 		sc := t.NewConfig()
 		settings := &ch.Settings
 		if settings.Kind == 0 {
@@ -411,36 +437,33 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		}
 		before := len(d.errs)
 		d.decodeInto(settings, sc, p+".settings")
-		if len(d.errs) > before {
-			continue
-		}
+		decodeFailed := len(d.errs) > before
+		// Validate even when decoding reported errors (the rest of the
+		// settings is decoded), so that check lists every problem at once.
 		if v, ok := sc.(channels.Validator); ok {
 			if err := v.Validate(); err != nil {
 				line := at(p + ".settings")
 				if line == 0 {
 					line = ch.Line
 				}
-				var ie *channels.InvalidError
-				if asInvalid(err, &ie) && ie.Field != "" {
-					if l := at(p + ".settings." + ie.Field); l > 0 {
-						line = l
+				for _, err := range leafErrors(err) {
+					var ie *channels.InvalidError
+					if asInvalid(err, &ie) && ie.Field != "" {
+						l := line
+						if fl := at(p + ".settings." + ie.Field); fl > 0 {
+							l = fl
+						}
+						d.errorf(l, p+".settings."+ie.Field, "%s", ie.Reason)
+					} else {
+						d.errorf(line, p+".settings", "%v", err)
 					}
-					d.errorf(line, p+".settings."+ie.Field, "%s", ie.Reason)
-				} else {
-					d.errorf(line, p+".settings", "%v", err)
 				}
 			}
 		}
+		if decodeFailed {
+			continue
+		}
 		ch.Decoded = sc
-		ch.Raw = ch.Type + "\n"
-		if settings != nil {
-			b, _ := yaml.Marshal(resolveAliases(settings))
-			ch.Raw += string(b)
-		}
-		if len(ch.Mapping) > 0 {
-			b, _ := yaml.Marshal(ch.Mapping)
-			ch.Raw += "mapping:\n" + string(b)
-		}
 	}
 }
 
@@ -469,19 +492,35 @@ func (c *Config) validateKafkaSecurity(d *decoder) {
 	}
 }
 
-// resolveAliases copies a node with every alias replaced by what it points
-// to, so that a change inside an anchored block changes the copy.
-func resolveAliases(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
+// ChannelError places an error about channels[i] found after parsing (by
+// its type's New, or when binding its address) in the file: an
+// InvalidError naming a setting points at that setting.
+func (c *Config) ChannelError(i int, err error) *Error {
+	p := fmt.Sprintf("channels[%d]", i)
+	var ie *channels.InvalidError
+	if asInvalid(err, &ie) && ie.Field != "" {
+		fp := p + ".settings." + ie.Field
+		line := c.lines[fp]
+		if line == 0 {
+			line = c.lines[p]
+		}
+		return &Error{File: c.File, Line: line, Path: fp, Msg: ie.Reason}
 	}
-	c := *n
-	c.Anchor = ""
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		c.Content[i] = resolveAliases(k)
+	return &Error{File: c.File, Line: c.lines[p], Path: p, Msg: c.Channels[i].Name + ": " + err.Error()}
+}
+
+// leafErrors lists the errors joined in err (errors.Join, as
+// channels.Problems returns them), or err alone.
+func leafErrors(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
 	}
-	return &c
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leafErrors(e)...)
+	}
+	return out
 }
 
 func asInvalid(err error, target **channels.InvalidError) bool {

@@ -24,10 +24,14 @@ type fakeSettings struct {
 }
 
 func (s *fakeSettings) Validate() error {
+	var p channels.Problems
 	if s.Port < 0 {
-		return &channels.InvalidError{Field: "port", Reason: "must not be negative"}
+		p.Add("port", "must not be negative")
 	}
-	return nil
+	if s.Inner.Deep == "forbidden" {
+		p.Add("inner.deep", "must not be %q", s.Inner.Deep)
+	}
+	return p.Err()
 }
 
 func registry() *channels.Registry {
@@ -179,6 +183,53 @@ func TestEnvAndSecretFiles(t *testing.T) {
 		`petitiond.yaml:11: channels[0].settings.address_file: reading secret`)
 }
 
+// TestEmptyEnv: an empty variable is not reported as unset (the operator
+// would look for a missing export), and ${VAR:-…} covers empty as in sh.
+func TestEmptyEnv(t *testing.T) {
+	t.Setenv("PD_TEST_EMPTY", "")
+	cfg, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      address: "${PD_TEST_EMPTY:-fallback}"
+      password: "${PD_TEST_EMPTY:-}"
+`)
+	if errs != nil {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	if s := cfg.Channels[0].Decoded.(*fakeSettings); s.Address != "fallback" || s.Password != "" {
+		t.Errorf("decoded %+v, want address fallback and an empty password", s)
+	}
+	_, errs = parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      password: ${PD_TEST_EMPTY}
+`)
+	wantErrors(t, errs, `petitiond.yaml:10: environment variable PD_TEST_EMPTY is set but empty`)
+	if strings.Contains(strings.Join(errs, "\n"), "not set") {
+		t.Errorf("an empty variable reported as not set: %v", errs)
+	}
+}
+
+// TestEverySettingsProblem: check lists every invalid setting of a channel
+// at its own line, together with unknown keys, not only the first.
+func TestEverySettingsProblem(t *testing.T) {
+	_, errs := parse(t, base+`channels:
+  - name: one
+    type: fake
+    settings:
+      port: -1
+      bogus: 1
+      inner:
+        deep: forbidden
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:11: channels[0].settings: unknown key "bogus"`,
+		`petitiond.yaml:10: channels[0].settings.port: must not be negative`,
+		`petitiond.yaml:13: channels[0].settings.inner.deep: must not be "forbidden"`)
+}
+
 func TestAliasesAndMergeKeys(t *testing.T) {
 	_, errs := parse(t, base+`x-common: &common
   address: a
@@ -213,9 +264,9 @@ func TestSecondDocumentRejected(t *testing.T) {
 	wantErrors(t, errs, `petitiond.yaml:6: a second YAML document`)
 }
 
-// TestRawFollowsAliases: a change inside an anchored block changes the
-// channel's fingerprint, so a reload restarts it.
-func TestRawFollowsAliases(t *testing.T) {
+// TestSameFollowsAliases: a change inside an anchored block changes the
+// channels that use it, so a reload restarts them.
+func TestSameFollowsAliases(t *testing.T) {
 	reg := registry()
 	src := func(addr string) string {
 		return base + "channels:\n  - {name: zero, type: fake, settings: &c {address: " + addr + "}}\n  - {name: one, type: fake, settings: *c}\n"
@@ -228,7 +279,56 @@ func TestRawFollowsAliases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c1.Channels[1].Raw == c2.Channels[1].Raw {
-		t.Errorf("Raw of an aliased settings block does not change with the anchor: %q", c1.Channels[1].Raw)
+	if c1.Channels[1].Same(&c2.Channels[1]) {
+		t.Errorf("an aliased settings block is the same after its anchor changed")
 	}
+}
+
+// TestSameIgnoresHowItIsWritten: comments, key order, flow or block style
+// and quoting do not change a channel (a comment-only edit must not
+// restart it); a changed value, type or mapping does.
+func TestSameIgnoresHowItIsWritten(t *testing.T) {
+	reg := registry()
+	reg.Register(channels.Type{
+		Name: "mapped", NewConfig: func() any { return &fakeSettings{} }, Mapping: true,
+		New: func(any, channels.Env) (channels.Channel, error) { return nil, nil },
+	})
+	one := func(t *testing.T, src string) *config.Channel {
+		t.Helper()
+		cfg, err := config.Parse("a.yaml", []byte(base+"channels:\n"+src), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &cfg.Channels[0]
+	}
+	orig := one(t, "  - {name: w, type: fake, settings: {address: a, port: 1}}\n")
+	for _, same := range []string{
+		"  # the portal\n  - name: w # its name\n    type: fake\n    settings:\n      port: 1 # the port\n      address: \"a\"\n",
+		"  - {name: w, type: fake, settings: {port: 1, address: a, interval: 5s}}\n",
+	} {
+		if !orig.Same(one(t, same)) {
+			t.Errorf("not the same channel:\n%s", same)
+		}
+	}
+	for _, other := range []string{
+		"  - {name: w, type: fake, settings: {address: b, port: 1}}\n",
+		"  - {name: w, type: mapped, settings: {address: a, port: 1}}\n",
+		"  - {name: v, type: fake, settings: {address: a, port: 1}}\n",
+	} {
+		if orig.Same(one(t, other)) {
+			t.Errorf("the same channel:\n%s", other)
+		}
+	}
+	m1 := one(t, "  - {name: w, type: mapped, mapping: {content: {from: text}}}\n")
+	m2 := one(t, "  - {name: w, type: mapped, mapping: {content: {from: body}}}\n")
+	if m1.Same(m2) || !m1.Same(one(t, "  - name: w\n    type: mapped\n    mapping:\n      content: {from: text} # the text\n")) {
+		t.Errorf("mapping changes are not told apart from how the mapping is written")
+	}
+}
+
+// TestMappingOnlyWhereApplied: a mapping: on a type that does not apply
+// one is an error at its line.
+func TestMappingOnlyWhereApplied(t *testing.T) {
+	_, errs := parse(t, base+"channels:\n  - name: c\n    type: fake\n    mapping:\n      content: {from: text}\n")
+	wantErrors(t, errs, `petitiond.yaml:10: channels[0].mapping: the fake channel type does not apply an entry-level mapping`)
 }

@@ -98,13 +98,18 @@ func (d *decoder) expand(n *yaml.Node) {
 				return "$"
 			}
 			sub := envRef.FindStringSubmatch(m)
-			if v, ok := d.getenv(sub[1]); ok && v != "" {
+			v, set := d.getenv(sub[1])
+			if v != "" {
 				return v
 			}
 			if sub[2] != "" {
-				return sub[3]
+				return sub[3] // ${VAR:-default}: unset or empty
 			}
-			d.errorf(n.Line, "", "environment variable %s is not set", sub[1])
+			if set {
+				d.errorf(n.Line, "", "environment variable %s is set but empty (write ${%s:-} to allow an empty value)", sub[1], sub[1])
+			} else {
+				d.errorf(n.Line, "", "environment variable %s is not set", sub[1])
+			}
 			return ""
 		})
 		if n.Value != orig && n.Style == 0 {
@@ -122,6 +127,7 @@ type fieldInfo struct {
 	name  string
 	typ   reflect.Type
 	index []int
+	tag   reflect.StructTag // desc and enum document the key (schema.go)
 }
 
 // fields lists the YAML keys of a struct type, following ",inline".
@@ -151,7 +157,7 @@ func fields(t reflect.Type) map[string]fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		out[name] = fieldInfo{name: name, typ: f.Type, index: []int{i}}
+		out[name] = fieldInfo{name: name, typ: f.Type, index: []int{i}, tag: f.Tag}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,10 +49,14 @@ type Daemon struct {
 	admin        *http.Server
 	adminLn      net.Listener
 	reloads      *prometheus.CounterVec
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+	configInfo   *prometheus.GaugeVec
 	ctx          context.Context
 	cancel       context.CancelFunc
 	mu           sync.Mutex
-	channels     map[string]*running
+	channels     map[string]*instance
+	listeners    *listenerPool
 	wg           sync.WaitGroup
 	reloadMu     sync.Mutex
 	shuttingDown bool // under reloadMu: no reload once shutdown began
@@ -107,7 +112,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*running{}, rules: rules}
+	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*instance{}, listeners: newListenerPool(), rules: rules}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -150,7 +155,16 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	d.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "petitiond_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
 	}, []string{"result"})
-	d.promReg.MustRegister(d.reloads)
+	d.reloadOK = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "petitiond_config_last_reload_successful", Help: "1 when the last configuration reload (or the start) succeeded, 0 when it was rejected.",
+	})
+	d.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "petitiond_config_last_reload_success_timestamp_seconds", Help: "When the running configuration was loaded (Unix time).",
+	})
+	d.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "petitiond_config_info", Help: "The running configuration: hash is the SHA-256 of its file.",
+	}, []string{"hash"})
+	d.promReg.MustRegister(d.reloads, d.reloadOK, d.reloadTime, d.configInfo)
 	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "petitiond_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": Version},
 	}, func() float64 { return 1 }))
@@ -173,11 +187,12 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err := d.startAdmin(); err != nil {
 		return nil, err
 	}
-	for _, ch := range cfg.Channels {
-		if err := d.startChannel(ch); err != nil {
-			return nil, err
-		}
+	c, err := d.prepare(cfg)
+	if err != nil {
+		return nil, err
 	}
+	d.commit(c)
+	d.loaded(cfg)
 	ok = true
 	log.Info("petitiond started", "version", Version, "channels", len(cfg.Channels), "brokers", brokers)
 	return d, nil
@@ -219,41 +234,6 @@ func (d *Daemon) createTopics(rules *router.Rules) {
 	}
 }
 
-func (d *Daemon) startChannel(cc config.Channel) error {
-	t, ok := d.Registry.Lookup(cc.Type)
-	if !ok {
-		return fmt.Errorf("channel %s: unknown type %q", cc.Name, cc.Type)
-	}
-	stateDir := filepath.Join(d.cfg.State.Dir, "channels", cc.Name)
-	if err := os.MkdirAll(stateDir, 0o750); err != nil {
-		return fmt.Errorf("channel %s: state dir: %w", cc.Name, err)
-	}
-	env := channels.Env{
-		Name:         cc.Name,
-		Logger:       d.Log.With("channel", cc.Name),
-		Blobs:        d.blobs,
-		StateDir:     stateDir,
-		DrainTimeout: d.cfg.Pipeline.DrainTimeout.D(),
-		Mapper:       cc.Mapper,
-	}
-	ch, err := t.New(cc.Decoded, env)
-	if err != nil {
-		return fmt.Errorf("channel %s: %w", cc.Name, err)
-	}
-	ctx, cancel := context.WithCancel(d.ctx)
-	r := &running{cfg: cc, cancel: cancel, done: make(chan struct{})}
-	d.mu.Lock()
-	d.channels[cc.Name] = r
-	d.mu.Unlock()
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		defer close(r.done)
-		supervise(ctx, env.Logger, cc.Name, ch, d.eng.Sink(cc.Name, cc.Type), d.metrics)
-	}()
-	return nil
-}
-
 // Addr returns the admin listener address.
 func (d *Daemon) AdminAddr() string {
 	if d.adminLn == nil {
@@ -282,21 +262,36 @@ func (d *Daemon) startAdmin() error {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !d.prod.Ready() {
-			http.Error(w, "kafka unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if d.ctx.Err() != nil {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("/readyz", d.readyz)
 	d.admin = &http.Server{Handler: adminAuth(d.cfg.Admin.AuthToken, mux), ReadHeaderTimeout: 5 * time.Second}
 	go d.admin.Serve(ln)
 	d.Log.Info("admin listening", "addr", ln.Addr().String(), "tls", d.cfg.Admin.TLSCertFile != "", "auth", d.cfg.Admin.AuthToken != "")
 	return nil
+}
+
+// readyz answers 200 when Kafka answered (the route topics' leaders serve)
+// and has not failed since, and every channel is taking input;
+// else 503 with one line per reason, naming the channels that are down.
+func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
+	var down []string
+	if d.ctx.Err() != nil {
+		down = append(down, "shutting down")
+	}
+	if !d.prod.Ready() {
+		down = append(down, "kafka unreachable")
+	}
+	for _, st := range d.Channels() {
+		if !st.Ready() {
+			down = append(down, "channel "+st.String())
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(down) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(strings.Join(down, "\n") + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
 }
 
 // Shutdown stops intake, drains in-flight items up to the drain timeout,

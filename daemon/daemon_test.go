@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 	_ "github.com/court12368/petitiond/channels/all"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/daemon"
-	tu "github.com/court12368/petitiond/internal/testutil"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 func TestSampleConfigIsValid(t *testing.T) {
@@ -63,7 +64,7 @@ admin: {listen: "127.0.0.1:0"}
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	var logs syncBuffer
 	d, err := daemon.Start(cfg, channels.Default, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -73,27 +74,22 @@ admin: {listen: "127.0.0.1:0"}
 			t.Errorf("Shutdown: %v", err)
 		}
 	}()
-	if !bytes.Contains(logs.Bytes(), []byte("single-node")) {
+	if !strings.Contains(logs.String(), "single-node") {
 		t.Errorf("the embedded broker is not announced as single-node:\n%s", logs.String())
 	}
 	body := []byte(`{"name":"张三","content":"请求立案"}`)
 	var rep struct{ ID, TrackingNo string }
-	for i := 0; ; i++ { // the web listener starts in the background
-		r, err := http.Post("http://"+webAddr+"/petitions", "application/json", bytes.NewReader(body))
-		if err == nil {
-			b, _ := io.ReadAll(r.Body)
-			r.Body.Close()
-			if r.StatusCode != 201 {
-				t.Fatalf("status %d: %s", r.StatusCode, b)
-			}
-			json.Unmarshal(b, &rep)
-			break
-		}
-		if i > 100 {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The listener is bound once Start returns.
+	r, err := http.Post("http://"+webAddr+"/petitions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 201 {
+		t.Fatalf("status %d: %s", r.StatusCode, b)
+	}
+	json.Unmarshal(b, &rep)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(kafkaAddr), kgo.ConsumeTopics("petitions.intake"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -112,7 +108,13 @@ admin: {listen: "127.0.0.1:0"}
 	if string(rec.Key) != rep.ID {
 		t.Errorf("record key %s, reply id %s", rec.Key, rep.ID)
 	}
-	tu.ValidatePetition(t, rec.Value)
+	testutil.ValidatePetition(t, rec.Value)
 }
 
-func runtimeYield() { time.Sleep(5 * time.Millisecond) }
+// waitFor waits until cond holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	if !testutil.Eventually(10*time.Second, cond) {
+		t.Fatalf("%s: not within 10s", what)
+	}
+}

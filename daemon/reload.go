@@ -14,18 +14,32 @@ import (
 	"github.com/court12368/petitiond/router"
 )
 
-// Reload reads the config file again and applies it without a restart:
-// routes and normalization rules are swapped, added channels start, removed
-// channels drain (their in-flight items are acknowledged) and stop, changed
-// channels restart, unchanged channels are not touched. An invalid file
-// leaves everything running as it was; the error is logged and counted.
-// Changes to kafka, blobs, state and admin need a restart and are reported.
+// Reload reads the config file again and applies it without a restart,
+// all or nothing: the new file is loaded and validated, every added or
+// changed channel is built and bound (and a failed one built again), and
+// only when all of that succeeded are routes and normalization rules
+// swapped, removed and changed channels drained and stopped, and the new
+// ones run. Unchanged channels (same decoded settings: comments and
+// formatting do not count) are not touched. Anything that fails leaves
+// everything running as it was; the error is logged, counted and returned,
+// and the same file can simply be reloaded again. Changes to kafka, blobs,
+// state, admin and pipeline need a restart and are reported.
 func (d *Daemon) Reload(file string) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	if d.shuttingDown {
 		return nil
 	}
+	if err := d.reload(file); err != nil {
+		d.reloads.WithLabelValues("failure").Inc()
+		d.reloadOK.Set(0)
+		d.Log.Error("reload rejected; keeping the running configuration", "err", err)
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) reload(file string) error {
 	cfg, err := config.Load(file, d.Registry)
 	var rules *router.Rules
 	if err == nil {
@@ -43,8 +57,10 @@ func (d *Daemon) Reload(file string) error {
 		}
 	}
 	if err != nil {
-		d.reloads.WithLabelValues("failure").Inc()
-		d.Log.Error("reload rejected; keeping the running configuration", "err", err)
+		return err
+	}
+	c, err := d.prepare(cfg)
+	if err != nil {
 		return err
 	}
 	d.eng.SetRules(rules)
@@ -60,72 +76,23 @@ func (d *Daemon) Reload(file string) error {
 			d.Log.Warn("reload: this section changed but applies only after a restart", "section", section)
 		}
 	}
-
-	old := map[string]config.Channel{}
-	for _, c := range d.cfg.Channels {
-		old[c.Name] = c
-	}
-	next := map[string]config.Channel{}
-	for _, c := range cfg.Channels {
-		next[c.Name] = c
-	}
-	var added, removed, changed []string
-	// Stop removed and changed channels first (a changed web channel may
-	// keep its port), draining their in-flight items.
-	for name, oc := range old {
-		nc, ok := next[name]
-		switch {
-		case !ok:
-			removed = append(removed, name)
-			d.stopChannel(name)
-			d.metrics.Forget(name)
-		case nc.Raw != oc.Raw:
-			changed = append(changed, name)
-			d.stopChannel(name)
-		}
-	}
-	var startErr error
-	for _, nc := range cfg.Channels {
-		oc, existed := old[nc.Name]
-		if existed && oc.Raw == nc.Raw {
-			continue
-		}
-		if !existed {
-			added = append(added, nc.Name)
-		}
-		if err := d.startChannel(nc); err != nil {
-			d.Log.Error("reload: channel did not start", "channel", nc.Name, "err", err)
-			startErr = err
-		}
-	}
 	// Sections that need a restart keep their running values.
 	cfg.Kafka, cfg.Blobs, cfg.State, cfg.Admin, cfg.Pipeline = d.cfg.Kafka, d.cfg.Blobs, d.cfg.State, d.cfg.Admin, d.cfg.Pipeline
 	d.cfg = cfg
 	d.rules = rules
-	if startErr != nil {
-		d.reloads.WithLabelValues("failure").Inc()
-		return startErr
-	}
+	d.commit(c)
 	d.reloads.WithLabelValues("success").Inc()
-	d.Log.Info("configuration reloaded", "added", added, "removed", removed, "changed", changed)
+	d.loaded(cfg)
+	d.Log.Info("configuration reloaded", "added", c.added, "removed", c.removed, "changed", c.changed)
 	return nil
 }
 
-// stopChannel cancels a channel and waits until it has drained and stopped.
-func (d *Daemon) stopChannel(name string) {
-	d.mu.Lock()
-	r := d.channels[name]
-	delete(d.channels, name)
-	d.mu.Unlock()
-	if r == nil {
-		return
-	}
-	r.cancel()
-	select {
-	case <-r.done:
-	case <-time.After(d.cfg.Pipeline.DrainTimeout.D() + 5*time.Second):
-		d.Log.Error("channel did not stop within the drain timeout", "channel", name)
-	}
+// loaded records that cfg is running, in the reload metrics.
+func (d *Daemon) loaded(cfg *config.Config) {
+	d.reloadOK.Set(1)
+	d.reloadTime.SetToCurrentTime()
+	d.configInfo.Reset()
+	d.configInfo.WithLabelValues(cfg.Hash).Set(1)
 }
 
 // WatchConfig reloads when the config file changes (editors replace files,

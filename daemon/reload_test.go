@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,12 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/daemon"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 type reloadEnv struct {
@@ -30,12 +27,31 @@ type reloadEnv struct {
 	dir   string
 	file  string
 	head  string
+	reg   *channels.Registry
+	logs  *syncBuffer
 	d     *daemon.Daemon
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newReloadEnv(t *testing.T) *reloadEnv {
 	dir := t.TempDir()
-	e := &reloadEnv{t: t, dir: dir, file: filepath.Join(dir, "petitiond.yaml"), kafka: freeAddr(t)}
+	e := &reloadEnv{t: t, dir: dir, file: filepath.Join(dir, "petitiond.yaml"), kafka: freeAddr(t), reg: channels.Default, logs: &syncBuffer{}}
 	e.head = fmt.Sprintf(`kafka:
   embedded: {listen: %q, data_dir: %q}
 blobs: {dir: %q}
@@ -55,15 +71,42 @@ func (e *reloadEnv) write(channelsYAML string) {
 
 func (e *reloadEnv) start() {
 	e.t.Helper()
-	cfg, err := config.Load(e.file, channels.Default)
+	cfg, err := config.Load(e.file, e.reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.d, err = daemon.Start(cfg, channels.Default, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.d, err = daemon.Start(cfg, e.reg, slog.New(slog.NewTextHandler(e.logs, nil)))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { e.d.Shutdown() })
+	e.t.Cleanup(func() {
+		e.d.Shutdown()
+		if e.t.Failed() {
+			e.t.Logf("daemon logs:\n%s", e.logs)
+		}
+	})
+}
+
+// metrics returns the admin listener's /metrics.
+func (e *reloadEnv) metrics() string {
+	e.t.Helper()
+	r, err := http.Get("http://" + e.d.AdminAddr() + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+// status returns the status of the named channel (zero when absent).
+func (e *reloadEnv) status(name string) channels.Status {
+	for _, st := range e.d.Channels() {
+		if st.Name == name {
+			return st
+		}
+	}
+	return channels.Status{}
 }
 
 func webEntry(name, addr string) string {
@@ -80,20 +123,17 @@ func post(addr string) (int, error) {
 	return r.StatusCode, nil
 }
 
-// waitServing posts until the listener answers (it starts in the
-// background after a reload).
+// waitServing posts once: a web channel's listener is bound when Start or
+// Reload returns, so a connection waits for it to serve, never refused.
 func waitServing(t *testing.T, addr string) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if st, err := post(addr); err == nil {
-			if st != 201 {
-				t.Fatalf("new channel answered %d", st)
-			}
-			return
-		}
-		runtimeYield()
+	st, err := post(addr)
+	if err != nil {
+		t.Fatalf("%s does not serve: %v", addr, err)
 	}
-	t.Fatalf("%s never started serving", addr)
+	if st != 201 {
+		t.Fatalf("%s answered %d", addr, st)
+	}
 }
 
 // TestReloadAddsAndRemovesWithoutDisturbing keeps a steady stream of
@@ -214,36 +254,24 @@ func TestBrokenReloadKeepsRunning(t *testing.T) {
 	if st, err := post(a); err != nil || st != 201 {
 		t.Errorf("after a broken reload web-a answers %d, %v", st, err)
 	}
-	r, err := http.Get("http://" + e.d.AdminAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(r.Body)
-	r.Body.Close()
-	if !strings.Contains(string(b), `petitiond_config_reloads_total{result="failure"} 1`) {
-		t.Errorf("/metrics does not show the failed reload")
+	m := e.metrics()
+	for _, want := range []string{`petitiond_config_reloads_total{result="failure"} 1`, "petitiond_config_last_reload_successful 0"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q after a failed reload", want)
+		}
 	}
 }
 
 // consumeKeys reads every record key of topic up to its end.
 func consumeKeys(t *testing.T, broker, topic string) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	recs, err := testutil.ReadAll([]string{broker}, topic, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
-	var keys []string
-	for int64(len(keys)) < total && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { keys = append(keys, string(r.Key)) })
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = string(r.Key)
 	}
 	return keys
 }

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -68,7 +70,8 @@ channels:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logs lockedBuffer
+	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,5 +89,104 @@ channels:
 	r.Body.Close()
 	if !strings.Contains(string(b), `petitiond_channel_restarts_total{channel="flaky-one"} 2`) {
 		t.Errorf("restarts not counted")
+	}
+	// The channel's logger carries its name; the supervisor must not add
+	// it a second time.
+	restarts := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "channel failed; restarting") {
+			continue
+		}
+		restarts++
+		if n := strings.Count(line, "channel=flaky-one"); n != 1 {
+			t.Errorf("channel attribute %d times in %q, want once", n, line)
+		}
+	}
+	if restarts != 2 {
+		t.Errorf("%d restart log lines, want 2:\n%s", restarts, logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// down never connects.
+type down struct{}
+
+func (down) Run(context.Context, channels.Sink) error {
+	return errors.New("connect 192.0.2.1:993: connection refused")
+}
+
+// TestReadyzNamesChannelsThatAreDown: a channel that keeps failing makes
+// /readyz answer 503 naming it and its error, while the others serve.
+func TestReadyzNamesChannelsThatAreDown(t *testing.T) {
+	reg := channels.NewRegistry()
+	reg.Register(channels.Type{
+		Name:      "down",
+		NewConfig: func() any { return &struct{}{} },
+		New:       func(any, channels.Env) (channels.Channel, error) { return down{}, nil },
+	})
+	reg.Register(channels.Type{
+		Name:      "web",
+		NewConfig: func() any { return web.NewConfig() },
+		New:       func(c any, env channels.Env) (channels.Channel, error) { return web.New(c.(*web.Config), env) },
+	})
+	dir := t.TempDir()
+	webAddr := freeAddr(t)
+	src := fmt.Sprintf(`kafka: {embedded: {listen: %q, data_dir: %q}}
+blobs: {dir: %q}
+state: {dir: %q}
+admin: {listen: "127.0.0.1:0"}
+channels:
+  - {name: letters, type: down}
+  - {name: web-ok, type: web, settings: {listen: %q}}
+`, freeAddr(t), filepath.Join(dir, "k"), filepath.Join(dir, "b"), filepath.Join(dir, "s"), webAddr)
+	cfg, err := config.Parse("s.yaml", []byte(src), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.Start(cfg, reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown()
+	waitServing(t, webAddr)
+	var body string
+	var status int
+	waitFor(t, "/readyz naming letters", func() bool {
+		r, err := http.Get("http://" + d.AdminAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		status, body = r.StatusCode, string(b)
+		return status == 503 && strings.Contains(body, "letters")
+	})
+	if status != 503 || !strings.Contains(body, "channel letters: restarting (connect 192.0.2.1:993: connection refused)") {
+		t.Errorf("/readyz = %d %q, want 503 naming the channel letters and its error", status, body)
+	}
+	if strings.Contains(body, "web-ok") {
+		t.Errorf("/readyz names the channel that serves: %q", body)
+	}
+	for _, st := range d.Channels() {
+		if st.Name == "web-ok" && st.State != channels.StateRunning {
+			t.Errorf("web-ok is %s", st.State)
+		}
 	}
 }

@@ -13,8 +13,10 @@
 //	  meta.wx_openid: {from: user.openid}
 //	  address:     {from: addr, decode: url}                 # url | base64 | gb18030 | gb18030-base64
 //
-// Paths are dot-separated keys into the input document; a numeric segment
-// indexes an array (items.0.text).
+// Paths (see Path: items.0.text or items[0].text) and time layouts (see
+// TimeLayout: a Go layout, a strftime pattern, unix, epoch, unix_ms,
+// rfc3339) are the same language as the calllog CDR mapping's fields and
+// time_layout.
 package mapping
 
 import (
@@ -52,23 +54,25 @@ const (
 // Rule fills one target. Exactly one of From, Join or Const is set.
 type Rule struct {
 	// From is one path, or a list of paths of which the first non-empty wins.
-	From Paths `yaml:"from" json:"from,omitempty"`
+	From Paths `yaml:"from" json:"from,omitempty" desc:"a dotted path into the input (items.0.text or items[0].text indexes a list), or a list of paths of which the first non-empty value wins"`
 	// Join concatenates the non-empty values of several paths with Sep.
-	Join []string `yaml:"join" json:"join,omitempty"`
-	Sep  string   `yaml:"sep" json:"sep,omitempty"`
+	Join []string `yaml:"join" json:"join,omitempty" desc:"paths whose non-empty values are joined with sep"`
+	Sep  string   `yaml:"sep" json:"sep,omitempty" desc:"separator of join"`
 	// Const is a fixed value.
-	Const string `yaml:"const" json:"const,omitempty"`
+	Const string `yaml:"const" json:"const,omitempty" desc:"a fixed value"`
 	// Default is used when the value is empty.
-	Default string `yaml:"default" json:"default,omitempty"`
+	Default string `yaml:"default" json:"default,omitempty" desc:"value used when the input gives an empty one"`
 	// Required makes an empty value an error naming the path.
-	Required bool `yaml:"required" json:"required,omitempty"`
+	Required bool `yaml:"required" json:"required,omitempty" desc:"an empty value is an error naming the target and path (web: 422)"`
 	// Decode: url, base64, gb18030 (raw GB18030 bytes given as Latin-1
 	// text), gb18030-base64.
-	Decode string `yaml:"decode" json:"decode,omitempty"`
-	// Layout parses a time (received_at): a Go layout, or "unix",
-	// "unix_ms", "rfc3339". Timezone applies to layouts without a zone.
-	Layout   string `yaml:"layout" json:"layout,omitempty"`
-	Timezone string `yaml:"timezone" json:"timezone,omitempty"`
+	Decode string `yaml:"decode" json:"decode,omitempty" desc:"how the value is decoded first: url, base64, gb18030 (GB18030 bytes given as Latin-1 text), gb18030-base64" enum:"url,base64,gb18030,gb18030-base64"`
+	// Layout parses a time (received_at), see TimeLayout: a Go layout, a
+	// strftime pattern, "unix" or "epoch" (unit detected by the digits),
+	// "unix_ms", "rfc3339" (the default). Timezone applies to layouts
+	// without a zone.
+	Layout   string `yaml:"layout" json:"layout,omitempty" desc:"received_at only: a Go time layout (2006-01-02 15:04:05) or strftime pattern (%Y-%m-%d %H:%M:%S); unix or epoch (seconds, ms, µs or ns, told by the digits), unix_ms, or rfc3339 (the default)"`
+	Timezone string `yaml:"timezone" json:"timezone,omitempty" desc:"IANA zone (Asia/Shanghai) of layout times without a zone; default the host's"`
 }
 
 // Paths is one path or a list of paths.
@@ -107,7 +111,9 @@ type Mapper struct {
 type compiled struct {
 	target string
 	Rule
-	loc *time.Location
+	from, join []Path
+	layout     TimeLayout
+	loc        *time.Location
 }
 
 // Error names the target (and path) a mapping failed on.
@@ -157,9 +163,17 @@ func Compile(spec Spec) (*Mapper, error) {
 		if n != 1 {
 			return nil, bad("set exactly one of from, join, const")
 		}
-		for _, p := range append(append([]string{}, r.From...), r.Join...) {
-			if p == "" || strings.Contains(p, "..") || strings.HasPrefix(p, ".") || strings.HasSuffix(p, ".") {
-				return nil, bad("bad path %q", p)
+		c := compiled{target: t, Rule: r, loc: time.Local}
+		for _, ps := range []struct {
+			src []string
+			dst *[]Path
+		}{{r.From, &c.from}, {r.Join, &c.join}} {
+			for _, s := range ps.src {
+				p, err := ParsePath(s)
+				if err != nil {
+					return nil, bad("%v", err)
+				}
+				*ps.dst = append(*ps.dst, p)
 			}
 		}
 		switch r.Decode {
@@ -168,9 +182,16 @@ func Compile(spec Spec) (*Mapper, error) {
 			// The value is not quoted: a misplaced one may be personal data.
 			return nil, bad("unknown decode (url, base64, gb18030, gb18030-base64)")
 		}
-		c := compiled{target: t, Rule: r, loc: time.Local}
 		if r.Layout != "" && t != TargetReceivedAt {
 			return nil, bad("layout applies to received_at only")
+		}
+		layout := r.Layout
+		if layout == "" {
+			layout = "rfc3339"
+		}
+		var err error
+		if c.layout, err = ParseTimeLayout(layout); err != nil {
+			return nil, bad("layout: %v", err)
 		}
 		if r.Timezone != "" {
 			loc, err := time.LoadLocation(r.Timezone)
@@ -202,10 +223,10 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 			v = r.Const
 		case len(r.Join) > 0:
 			var parts []string
-			for _, p := range r.Join {
-				s, err := r.decode(lookup(doc, p))
+			for i, p := range r.join {
+				s, err := r.decode(text(p.Lookup(doc)))
 				if err != nil {
-					return nil, &Error{Target: r.target, Path: p, Reason: err.Error()}
+					return nil, &Error{Target: r.target, Path: r.Join[i], Reason: err.Error()}
 				}
 				if s != "" {
 					parts = append(parts, s)
@@ -214,12 +235,12 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 			v = strings.Join(parts, r.Sep)
 			path = strings.Join(r.Join, "+")
 		default:
-			for _, p := range r.From {
-				s, err := r.decode(lookup(doc, p))
+			for i, p := range r.from {
+				s, err := r.decode(text(p.Lookup(doc)))
 				if err != nil {
-					return nil, &Error{Target: r.target, Path: p, Reason: err.Error()}
+					return nil, &Error{Target: r.target, Path: r.From[i], Reason: err.Error()}
 				}
-				path = p
+				path = r.From[i]
 				if s != "" {
 					v = s
 					break
@@ -237,7 +258,7 @@ func (m *Mapper) Apply(doc any) (*Result, error) {
 			if v == "" {
 				continue
 			}
-			t, err := parseTime(v, r.Layout, r.loc)
+			t, err := r.layout.Parse(v, r.loc)
 			if err != nil {
 				return nil, &Error{Target: r.target, Path: path, Reason: err.Error()}
 			}
@@ -298,57 +319,10 @@ func gb18030(b []byte) (string, error) {
 	return string(s), nil
 }
 
-func parseTime(v, layout string, loc *time.Location) (time.Time, error) {
-	switch layout {
-	case "", "rfc3339":
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("not an RFC 3339 time")
-		}
-		return t, nil
-	case "unix", "unix_ms":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("not a number of seconds")
-		}
-		if layout == "unix_ms" {
-			return time.UnixMilli(n), nil
-		}
-		return time.Unix(n, 0), nil
-	}
-	t, err := time.ParseInLocation(layout, v, loc)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("does not match layout %q", layout)
-	}
-	return t, nil
-}
-
-// lookup follows a dotted path; numbers index arrays. Scalars become text.
-func lookup(doc any, path string) string {
-	cur := doc
-	for _, seg := range strings.Split(path, ".") {
-		switch x := cur.(type) {
-		case map[string]any:
-			cur = x[seg]
-		case map[string]string:
-			cur = x[seg]
-		case map[string][]string:
-			if vs := x[seg]; len(vs) > 0 {
-				cur = vs[0]
-			} else {
-				cur = nil
-			}
-		case []any:
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(x) {
-				return ""
-			}
-			cur = x[i]
-		default:
-			return ""
-		}
-	}
-	switch x := cur.(type) {
+// text is a looked-up value as text: scalars as written, objects and
+// arrays as JSON, nothing and null as "".
+func text(v any, _ bool) string {
+	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:

@@ -16,7 +16,7 @@ const Schema = "petition.v1"
 const DeadLetterSchema = "petition.deadletter.v1"
 
 // Petition is the record produced to Kafka. Field names are a contract
-// (see DESIGN.md §3 and schema/petition.v1.json): add fields, rename none.
+// (see docs/record.md and schema/petition.v1.json): add fields, rename none.
 type Petition struct {
 	Schema      string         `json:"schema" expr:"schema"`
 	ID          string         `json:"id" expr:"id"`

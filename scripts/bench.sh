@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p bench-results
+# What the harnesses need (Kafka jars, Dovecot, tesseract …), as for make test.
+bash scripts/deps.sh
 # wrk drives the web channel with little CPU of its own (2 shared cores).
 if ! command -v wrk >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk </dev/null >/dev/null 2>&1 \
@@ -29,5 +31,8 @@ bash scripts/dovecot.sh start >/dev/null
   echo
   echo "== imap: backfill from Dovecot, IDLE latency, 50 MB attachment"
   go run ./bench/imapbench -imap "127.0.0.1:${DOVECOT_PORT:-10143}" -brokers "127.0.0.1:${KAFKA_PORT:-9092}" -bin bin/petitiond -big
+  echo
+  echo "== scan: pages/min with 1 and 2 OCR workers, a 20-page PDF, field accuracy on rendered forms"
+  go run ./bench/scanbench -throughput -pages "${SCAN_PAGES:-12}" -pdf20 -forms "${SCAN_FORMS:-30}" -json "${out%.txt}-scan.json"
 } 2>&1 | tee "${out}"
 echo "bench.sh: results in ${out}" >&2

@@ -10,9 +10,12 @@ set -euo pipefail
 
 SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# Debian packages the tests use (DESIGN.md §7). tesseract-ocr, tesseract-ocr-chi-sim
-# and fonts-noto-cjk join them with the scan channel.
-PACKAGES=(kcat dovecot-imapd)
+# Debian packages the tests use: kcat as an independent consumer, Dovecot for
+# the imap channel; for the scan channel tesseract with the Simplified Chinese
+# model (OCR), poppler-utils (PDF pages), zbar-tools (QR/barcodes),
+# libtiff-tools (multi-page TIFF test forms) and fonts-noto-cjk (rendering the
+# test forms).
+PACKAGES=(kcat dovecot-imapd tesseract-ocr tesseract-ocr-chi-sim poppler-utils zbar-tools libtiff-tools fonts-noto-cjk)
 # Needed by scripts/kafka.sh and scripts/dovecot.sh; listed here with the command
 # that shows they are present, so a machine with another JDK is left alone.
 declare -A COMMAND_PACKAGES=(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dovecot.sh — a private Dovecot IMAP server on unprivileged loopback ports for
-# petitiond's imap channel integration tests and benchmarks (DESIGN.md §7).
+# petitiond's imap channel integration tests and benchmarks (docs/architecture.md,
+# "Testing against real services").
 #
 #   scripts/dovecot.sh install     apt-get install dovecot-imapd if missing (system service kept off)
 #   scripts/dovecot.sh start       write config, start, wait until the port greets "* OK"

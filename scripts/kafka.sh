@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kafka.sh — a real single-node Apache Kafka 4.x (KRaft) broker for petitiond's
-# integration tests and benchmarks (DESIGN.md §7).
+# integration tests and benchmarks (docs/architecture.md, "Testing against real services").
 #
 #   scripts/kafka.sh fetch                      download the jars from Maven Central (cached)
 #   scripts/kafka.sh start                      fetch if needed, format once, start, wait until ready

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — what `make test` runs: install what the tests need, start the real
-# services (Apache Kafka, Dovecot), run every Go test against them, stop them.
-# Under CI=true a missing service makes the integration tests fail, not skip.
+# services (Apache Kafka, Dovecot), run every Go test against them, stop them,
+# and print "tests: N passed, N failed, N skipped".
+# Under CI=true a missing service makes the integration tests fail, not skip,
+# and any skipped test fails the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,8 +39,25 @@ if [[ -n "${unformatted}" ]]; then
   log "gofmt needed: ${unformatted}"
   exit 1
 fi
-log "go test (Kafka ${PETITIOND_KAFKA}, SASL_SSL ${PETITIOND_KAFKA_SASL_SSL}, Dovecot ${PETITIOND_DOVECOT})"
+# The summariser (internal/tools/testsummary) is built before the long run.
+# It prints one line per package, the output of every failing test as it
+# fails, the skipped tests with their reasons and, last, the line
+# "tests: N passed, N failed, N skipped"; it exits 1 on a failure, and under
+# CI=true on a skip as well. The raw go test -json stream is kept in the log.
 # -p 1 for the integration package would serialise everything; packages are
 # independent except test/integration, which owns the shared broker.
-go test -count=1 -timeout 30m ./... 2>&1 | tee /tmp/petitiond-go-test.log | grep -vE '^\s+harness_test.go:[0-9]+: time=' 
-exit "${PIPESTATUS[0]}"
+summary_dir="$(mktemp -d /tmp/petitiond-testsummary.XXXXXX)"
+trap 'cleanup; rm -rf "${summary_dir}"' EXIT
+go build -o "${summary_dir}/testsummary" ./internal/tools/testsummary
+test_log=/tmp/petitiond-go-test.json
+log "go test (Kafka ${PETITIOND_KAFKA}, SASL_SSL ${PETITIOND_KAFKA_SASL_SSL}, Dovecot ${PETITIOND_DOVECOT}; go test -json output in ${test_log})"
+set +e
+go test -json -count=1 -timeout 30m ./... 2>&1 | tee "${test_log}" | "${summary_dir}/testsummary"
+status=("${PIPESTATUS[@]}")
+set -e
+# go test's own status first: a build failure or a crash fails the run even
+# if the summariser saw nothing wrong.
+if (( status[0] != 0 )); then
+  exit "${status[0]}"
+fi
+exit "${status[2]}"

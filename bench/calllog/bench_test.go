@@ -3,10 +3,10 @@ package main
 import (
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 // BenchmarkCalllogTailKafka is the end-to-end figure of `make bench`: CDR
@@ -23,10 +23,8 @@ func BenchmarkCalllogTailKafka(b *testing.B) {
 		b.Skipf("no Kafka broker at %s: %v", brokers, err)
 	}
 	c.Close()
-	bin := filepath.Join(b.TempDir(), "petitiond")
-	build := exec.Command("go", "build", "-o", bin, "github.com/court12368/petitiond/cmd/petitiond")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
+	bin, err := testutil.BuildDaemon(b.TempDir())
+	if err != nil {
 		b.Fatal(err)
 	}
 	for _, tc := range []struct {

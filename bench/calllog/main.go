@@ -16,16 +16,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -151,7 +149,7 @@ func Run(o Options) (Result, error) {
 	if err := os.WriteFile(master, nil, 0o644); err != nil {
 		return Result{}, err
 	}
-	admin := freePort()
+	admin := testutil.FreeAddr()
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
 blobs: {dir: %q, sync: %v}
 state: {dir: %q}
@@ -173,25 +171,16 @@ log: {level: warn}
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		return Result{}, err
 	}
-	cmd := exec.Command(o.Bin, "run", "-c", file)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return Result{}, err
-	}
-	var peak atomic.Int64
-	stopRSS := make(chan struct{})
-	go sampleRSS(cmd.Process.Pid, &peak, stopRSS)
-	defer func() {
-		close(stopRSS)
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	if err := waitReady(admin, 30*time.Second); err != nil {
-		return Result{}, err
-	}
-	cl := &kafka.Client{Addr: kafka.TCP(o.Brokers), Timeout: 10 * time.Second}
-	parts, err := partitions(cl, topic)
+	d, err := testutil.StartDaemon(o.Bin, file, func(line string) { fmt.Fprintln(os.Stderr, line) })
 	if err != nil {
+		return Result{}, err
+	}
+	defer d.Stop(time.Minute)
+	if err := d.WaitReady(admin, 30*time.Second); err != nil {
+		return Result{}, err
+	}
+	brokers := []string{o.Brokers}
+	if err := testutil.WaitTopic(brokers, topic, 30*time.Second); err != nil {
 		return Result{}, err
 	}
 
@@ -218,27 +207,21 @@ log: {level: warn}
 	f.Close()
 	o.Log("calllog bench: %d lines written in %v", o.Lines, time.Since(start))
 
-	deadline := time.Now().Add(10 * time.Minute)
 	var got int64
 	last := time.Now()
-	for {
-		got, err = endOffsets(cl, topic, parts)
-		if err == nil && got >= int64(o.Lines) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return Result{}, fmt.Errorf("only %d of %d records after 10 minutes", got, o.Lines)
-		}
+	if !testutil.Eventually(10*time.Minute, func() bool {
+		got, err = testutil.EndOffsets(brokers, topic)
 		if time.Since(last) > 5*time.Second {
 			o.Log("calllog bench: %d records so far", got)
 			last = time.Now()
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil && got >= int64(o.Lines)
+	}) {
+		return Result{}, fmt.Errorf("only %d of %d records after 10 minutes", got, o.Lines)
 	}
 	elapsed := time.Since(start)
-	deadParts, _ := partitions(cl, dead)
-	nDead, _ := endOffsets(cl, dead, deadParts)
-	return Result{Lines: o.Lines, Elapsed: elapsed, PeakRSS: peak.Load(), Dead: nDead,
+	nDead, _ := testutil.EndOffsets(brokers, dead)
+	return Result{Lines: o.Lines, Elapsed: elapsed, PeakRSS: d.PeakRSS(), Dead: nDead,
 		LinesPer: float64(o.Lines) / elapsed.Seconds()}, nil
 }
 
@@ -257,29 +240,6 @@ func lines(n int, tag string) string {
 	return b.String()
 }
 
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitReady(admin string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if r, err := http.Get("http://" + admin + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("petitiond not ready within %v", within)
-}
-
 func profile(admin, file string) {
 	r, err := http.Get("http://" + admin + "/debug/pprof/profile?seconds=10")
 	if err != nil {
@@ -292,68 +252,4 @@ func profile(admin, file string) {
 	}
 	defer f.Close()
 	bufio.NewReader(r.Body).WriteTo(f)
-}
-
-// partitions waits for the topic (petitiond creates it) and returns its
-// partition ids.
-func partitions(cl *kafka.Client, topic string) ([]int, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := cl.Metadata(context.Background(), &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(res.Topics) == 1 && res.Topics[0].Error == nil && len(res.Topics[0].Partitions) > 0 {
-			var ps []int
-			for _, p := range res.Topics[0].Partitions {
-				ps = append(ps, p.ID)
-			}
-			return ps, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("topic %s not created: %v", topic, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func endOffsets(cl *kafka.Client, topic string, parts []int) (int64, error) {
-	if len(parts) == 0 {
-		return 0, nil
-	}
-	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
-	for _, p := range parts {
-		req.Topics[topic] = append(req.Topics[topic], kafka.LastOffsetOf(p))
-	}
-	res, err := cl.ListOffsets(context.Background(), req)
-	if err != nil {
-		return 0, err
-	}
-	var total int64
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return 0, po.Error
-		}
-		total += po.LastOffset
-	}
-	return total, nil
-}
-
-func sampleRSS(pid int, peak *atomic.Int64, stop chan struct{}) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			var kb int64
-			if n, _ := fmt.Sscanf(line, "VmHWM: %d kB", &kb); n == 1 {
-				peak.Store(kb << 10)
-			}
-		}
-	}
 }

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -28,19 +27,16 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -107,29 +103,31 @@ func main() {
 	defer d.stop()
 	if *pprofOut != "" {
 		go func() {
-			for cons.count() == 0 {
-				time.Sleep(10 * time.Millisecond)
+			if cons.waitCount(1, 10*time.Minute) {
+				d.profile(*pprofOut, 5)
 			}
-			d.profile(*pprofOut, 5)
 		}()
 	}
 	if !cons.waitCount(*n, 10*time.Minute) {
 		fail("backfill: only %d of %d records after 10 minutes", cons.count(), *n)
 	}
-	elapsed := cons.last().Sub(d.started)
+	elapsed := cons.last().Sub(d.Started)
 	fmt.Printf("backfill: %d letters into Kafka in %.2fs from daemon start: %.0f letters/s (%.1f MB/s); first record after %.2fs; peak RSS %d MB\n",
 		*n, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), float64(total)/1e6/elapsed.Seconds(),
-		cons.first().Sub(d.started).Seconds(), d.peakRSS()>>20)
+		cons.first().Sub(d.Started).Seconds(), d.PeakRSS()>>20)
 	waitEmpty(cl, base, 60*time.Second)
 	if got := status(cl, base+"/Done"); got != *n {
 		fmt.Printf("WARNING: done mailbox holds %d, want %d\n", got, *n)
 	}
-	if line := d.lastLine("backlog taken in"); line != "" {
+	if line := d.LastLine("backlog taken in"); line != "" {
 		fmt.Printf("daemon log: %s\n", line)
 	}
 
-	// 2. IDLE latency.
-	time.Sleep(time.Second) // let the daemon settle into IDLE
+	// 2. IDLE latency, once the daemon is caught up (it then waits in
+	// IDLE).
+	if err := d.WaitLog("caught up; waiting for new letters", time.Minute); err != nil {
+		fail("idle: %v", err)
+	}
 	var lat, notify, net []time.Duration
 	for i := 0; i < *idleN; i++ {
 		id := fmt.Sprintf("idle-%d.%s@bench.example.cn", i, tag)
@@ -171,10 +169,9 @@ func main() {
 		if !cons2.waitCount(1, 5*time.Minute) {
 			fail("big: no record after 5 minutes")
 		}
-		took := cons2.last().Sub(d2.started)
-		time.Sleep(300 * time.Millisecond)
+		took := cons2.last().Sub(d2.Started)
 		fmt.Printf("one letter of %.1f MB (50 MB attachment): record after %.2fs, daemon peak RSS %d MB\n",
-			float64(len(raw))/1e6, took.Seconds(), d2.peakRSS()>>20)
+			float64(len(raw))/1e6, took.Seconds(), d2.PeakRSS()>>20)
 		d2.stop()
 		cons2.close()
 		if !*keep {
@@ -213,12 +210,8 @@ func status(cl *imapclient.Client, box string) int {
 }
 
 func waitEmpty(cl *imapclient.Client, box string, within time.Duration) {
-	deadline := time.Now().Add(within)
-	for status(cl, box) > 0 {
-		if time.Now().After(deadline) {
-			fail("mailbox %s not empty after %s", box, within)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Eventually(within, func() bool { return status(cl, box) == 0 }) {
+		fail("mailbox %s not empty after %s", box, within)
 	}
 }
 
@@ -272,28 +265,19 @@ func (c *consumer) first() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *consumer) last() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t1 }
 
 func (c *consumer) waitCount(want int, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for c.count() < want {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return true
+	return testutil.Eventually(within, func() bool { return c.count() >= want })
 }
 
 func (c *consumer) waitID(id string, within time.Duration) (time.Time, bool) {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
+	var t time.Time
+	ok := testutil.Eventually(within, func() bool {
 		c.mu.Lock()
-		t, ok := c.ids[id]
-		c.mu.Unlock()
-		if ok {
-			return t, true
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return time.Time{}, false
+		defer c.mu.Unlock()
+		var ok bool
+		t, ok = c.ids[id]
+		return ok
+	})
+	return t, ok
 }
 
 func (c *consumer) close() {
@@ -304,22 +288,17 @@ func (c *consumer) close() {
 
 // ---------------------------------------------------------------- daemon
 
+// daemon is petitiond with one imap channel on the bench mailbox.
 type daemon struct {
-	admin   string
-	cmd     *exec.Cmd
-	dir     string
-	started time.Time
-	peak    atomic.Int64
-	stopc   chan struct{}
-	stopped bool
-	mu      sync.Mutex
-	lines   []string
+	*testutil.Daemon
+	admin string
+	dir   string
 }
 
 func startDaemon(topic, box string, workers int) *daemon {
 	dir, err := os.MkdirTemp("", "petitiond-imapbench-")
 	must(err)
-	d := &daemon{dir: dir, stopc: make(chan struct{}), admin: freePort()}
+	d := &daemon{dir: dir, admin: testutil.FreeAddr()}
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
 blobs: {dir: %q, sync: %v}
 state: {dir: %q}
@@ -344,47 +323,20 @@ log: {level: debug}
 		*imapAddr, *user, *pass, box, box+"/Done", box+"/Failed", box+"/Ignored", workers)
 	file := filepath.Join(dir, "bench.yaml")
 	must(os.WriteFile(file, []byte(cfg), 0o600))
-	d.cmd = exec.Command(*bin, "run", "-c", file)
-	out, err := d.cmd.StderrPipe()
+	d.Daemon, err = testutil.StartDaemon(*bin, file, func(line string) {
+		if *verbose || strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+			fmt.Fprintln(os.Stderr, "petitiond:", line)
+		}
+	})
 	must(err)
-	d.cmd.Stdout = os.Stderr
-	d.started = time.Now()
-	must(d.cmd.Start())
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.lines = append(d.lines, sc.Text())
-			d.mu.Unlock()
-			if *verbose || strings.Contains(sc.Text(), "level=ERROR") || strings.Contains(sc.Text(), "level=WARN") {
-				fmt.Fprintln(os.Stderr, "petitiond:", sc.Text())
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	go d.sampleRSS()
 	return d
-}
-
-func (d *daemon) lastLine(substr string) string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for i := len(d.lines) - 1; i >= 0; i-- {
-		if strings.Contains(d.lines[i], substr) {
-			return d.lines[i]
-		}
-	}
-	return ""
 }
 
 // announced returns when petitiond logged the first new-mail notification
 // after t (its log has millisecond timestamps).
 func (d *daemon) announced(after time.Time) (time.Time, bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	after = after.Truncate(time.Millisecond)
-	for _, line := range d.lines {
+	for _, line := range d.Lines() {
 		if !strings.Contains(line, "new mail announced") {
 			continue
 		}
@@ -397,48 +349,9 @@ func (d *daemon) announced(after time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func (d *daemon) sampleRSS() {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.stopc:
-			return
-		case <-t.C:
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			var kb int64
-			if n, _ := fmt.Sscanf(line, "VmHWM: %d kB", &kb); n == 1 {
-				d.peak.Store(kb << 10)
-			}
-		}
-	}
-}
-
-func (d *daemon) peakRSS() int64 { return d.peak.Load() }
-
-func (d *daemon) stop() {
-	if d.stopped {
-		return
-	}
-	d.stopped = true
-	close(d.stopc)
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.cmd.Wait()
-}
+func (d *daemon) stop() { d.Stop(time.Minute) }
 
 func (d *daemon) cleanup() { os.RemoveAll(d.dir) }
-
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // profile writes a CPU profile of the daemon over d.
 func (d *daemon) profile(file string, secs int) {

@@ -11,14 +11,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,9 +25,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -204,24 +202,20 @@ func syncProducer(brokers, topic string, dur time.Duration, conc int) result {
 	})
 }
 
+// daemon is petitiond with one web channel, started for the measurement.
 type daemon struct {
-	cmd   *exec.Cmd
+	*testutil.Daemon
 	url   string
 	admin string
 	dir   string
-	peak  atomic.Int64
-	stopc chan struct{}
-}
-
-func freePort() string {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func startDaemon(bin, brokers, topic string, blobSync bool) (*daemon, error) {
-	dir, _ := os.MkdirTemp("", "petitiond-bench-")
-	web, admin := freePort(), freePort()
+	dir, err := os.MkdirTemp("", "petitiond-bench-")
+	if err != nil {
+		return nil, err
+	}
+	web, admin := testutil.FreeAddr(), testutil.FreeAddr()
 	cfg := fmt.Sprintf(`kafka: {brokers: [%q], replication_factor: 1}
 blobs: {dir: %q, sync: %t}
 state: {dir: %q}
@@ -234,57 +228,25 @@ admin: {listen: %q, pprof: true}
 log: {level: warn}
 `, brokers, filepath.Join(dir, "blobs"), blobSync, filepath.Join(dir, "state"), topic, topic, web, admin)
 	file := filepath.Join(dir, "bench.yaml")
-	os.WriteFile(file, []byte(cfg), 0o600)
-	cmd := exec.Command(bin, "run", "-c", file)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	d := &daemon{cmd: cmd, url: "http://" + web + "/petitions", admin: admin, dir: dir, stopc: make(chan struct{})}
-	go d.sampleRSS()
-	for i := 0; i < 200; i++ {
-		if r, err := http.Get("http://" + admin + "/readyz"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return d, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	td, err := testutil.StartDaemon(bin, file, func(line string) { fmt.Fprintln(os.Stderr, line) })
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("petitiond not ready")
+	d := &daemon{Daemon: td, url: "http://" + web + "/petitions", admin: admin, dir: dir}
+	if err := td.WaitReady(admin, 10*time.Second); err != nil {
+		d.stop()
+		return nil, err
+	}
+	return d, nil
 }
 
-func (d *daemon) sampleRSS() {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.stopc:
-			return
-		case <-t.C:
-		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var kb int64
-			if n, _ := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); n == 1 {
-				d.peak.Store(kb << 10)
-			}
-		}
-		f.Close()
-	}
-}
-
-func (d *daemon) peakRSS() int64 { return d.peak.Load() }
+func (d *daemon) peakRSS() int64 { return d.PeakRSS() }
 
 func (d *daemon) stop() {
-	close(d.stopc)
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	d.cmd.Wait()
+	d.Stop(time.Minute)
 	os.RemoveAll(d.dir)
 }
 

@@ -50,6 +50,17 @@ func TestExamplesAndReadmes(t *testing.T) {
 			t.Errorf("%s: example does not pass check:\n%v", typ.Name, err)
 			continue
 		}
+		// Decoded settings are plain data: the same file parsed again is
+		// the same channel, so a reload does not restart it.
+		again, err := config.Parse(typ.Name+"/example.yaml", []byte(src), channels.Default)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range cfg.Channels {
+			if !cfg.Channels[i].Same(&again.Channels[i]) {
+				t.Errorf("%s: the example's entry %d is not the same when parsed again (a reload would restart it)", typ.Name, i)
+			}
+		}
 		for _, ch := range cfg.Channels {
 			if ch.Type != typ.Name {
 				t.Errorf("%s: example entry has type %q", typ.Name, ch.Type)

@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
 	"sync"
@@ -48,8 +49,9 @@ type Channel struct {
 	parser *cdr.Parser
 	clock  clock
 
-	mu  sync.Mutex
-	cur *run // the current Run, for Drain and tests
+	mu    sync.Mutex
+	cur   *run         // the current Run, for tests
+	ctiLn net.Listener // bound, not yet served
 	// ctiAddr is closed over by CTIAddr.
 	ctiReady chan struct{}
 	ctiAddr  string
@@ -59,9 +61,6 @@ type Channel struct {
 func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if env.Mapper != nil {
-		return nil, errors.New("calllog does not use the entry-level mapping:; put the CDR column mapping under settings.mapping")
 	}
 	p, err := cfg.parser()
 	if err != nil {
@@ -73,7 +72,44 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	return &Channel{cfg: cfg, env: env, log: env.Logger, parser: p, clock: realClock{}, ctiReady: make(chan struct{})}, nil
 }
 
-// CTIAddr returns the webhook's listening address once Run listens.
+// Bind implements channels.Binder: it opens the CTI webhook's listener
+// (with cti), so that an address that cannot be bound fails the start or
+// the reload.
+func (c *Channel) Bind() error {
+	if c.cfg.CTI == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctiLn != nil {
+		return nil
+	}
+	ln, err := c.env.Listen(c.cfg.CTI.Listen)
+	if err != nil {
+		return fmt.Errorf("calllog: cti.listen: %w", err)
+	}
+	c.ctiLn, c.ctiAddr = ln, ln.Addr().String()
+	select {
+	case <-c.ctiReady:
+	default:
+		close(c.ctiReady)
+	}
+	return nil
+}
+
+// Close implements channels.Binder: it closes a listener Run did not take.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	ln := c.ctiLn
+	c.ctiLn = nil
+	c.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	return ln.Close()
+}
+
+// CTIAddr returns the webhook's listening address once it is bound.
 func (c *Channel) CTIAddr(ctx context.Context) (string, error) {
 	select {
 	case <-c.ctiReady:
@@ -83,18 +119,6 @@ func (c *Channel) CTIAddr(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-}
-
-// Drain implements channels.Drainer: it waits until every item the current
-// Run submitted has been acknowledged.
-func (c *Channel) Drain(ctx context.Context) error {
-	c.mu.Lock()
-	r := c.cur
-	c.mu.Unlock()
-	if r == nil {
-		return nil
-	}
-	return r.waitAcks(ctx)
 }
 
 // run is the state of one Run call: Run may be called again after it
@@ -110,8 +134,7 @@ type run struct {
 	clock clock
 
 	jobs     chan *job
-	slots    chan struct{} // max_in_flight
-	pending  atomic.Int64  // submitted, not acknowledged
+	pending  *channels.Pending // submitted, not acknowledged (max_in_flight)
 	retries  retryQueue
 	join     *joiner // nil without cti
 	finished fileQueue
@@ -162,14 +185,15 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 	// reader fails.
 	ctx, stop := context.WithCancel(parent)
 	defer stop()
+	defer c.Close() // a listener Bind opened and this Run did not get to
 	workers := 2 * runtime.GOMAXPROCS(0)
 	if workers < 8 {
 		workers = 8
 	}
 	r := &run{
 		c: c, cfg: c.cfg, env: c.env, log: c.log, sink: sink, ctx: ctx, clock: c.clock,
-		jobs:  make(chan *job, workers),
-		slots: make(chan struct{}, c.cfg.MaxInFlight),
+		jobs:    make(chan *job, workers),
+		pending: channels.NewPending(c.cfg.MaxInFlight),
 	}
 	r.retries.wake = make(chan struct{}, 1)
 	r.finished.wake = make(chan struct{}, 1)
@@ -180,23 +204,19 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 			return fmt.Errorf("calllog: CTI journal: %w", err)
 		}
 		defer jr.close()
-		r.join = newJoiner(r, c.cfg.CTI, jr)
-		srv, err := newCTIServer(r, c.cfg.CTI, jr)
-		if err != nil {
+		if err := c.Bind(); err != nil {
 			return err
 		}
+		c.mu.Lock()
+		ln := c.ctiLn
+		c.ctiLn = nil // the server closes it
+		c.mu.Unlock()
+		r.join = newJoiner(r, c.cfg.CTI, jr)
+		srv := newCTIServer(r, c.cfg.CTI, jr, ln)
 		wg.Add(2)
 		go func() { defer wg.Done(); r.join.submitter(ctx) }()
 		go func() { defer wg.Done(); r.join.submitter(ctx) }()
 		r.join.replay(ctx, replay) // before any line is read
-		c.mu.Lock()
-		c.ctiAddr = srv.addr()
-		select {
-		case <-c.ctiReady:
-		default:
-			close(c.ctiReady)
-		}
-		c.mu.Unlock()
 		wg.Add(2)
 		go func() { defer wg.Done(); r.join.loop(ctx) }()
 		go func() { defer wg.Done(); srv.serve(ctx) }()
@@ -224,15 +244,11 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 	// Stop taking input; what was submitted is drained.
 	stop()
 	wg.Wait()
-	drain := c.env.DrainTimeout
-	if drain <= 0 {
-		drain = 30 * time.Second
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	dctx, cancel := c.env.DrainContext(parent)
 	defer cancel()
-	if werr := r.waitAcks(dctx); werr != nil {
+	if werr := r.pending.Wait(dctx); werr != nil {
 		c.log.Warn("calllog: drain deadline passed with items in flight; they are read again on the next start",
-			"in_flight", r.pending.Load())
+			"in_flight", r.pending.Len())
 	}
 	if r.join != nil {
 		r.join.flushAcks()
@@ -252,20 +268,6 @@ type reader interface {
 	loop(ctx context.Context) error
 	// finish runs after the drain: the last checkpoint, the last moves.
 	finish()
-}
-
-// waitAcks waits until every submitted item is acknowledged.
-func (r *run) waitAcks(ctx context.Context) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for r.pending.Load() > 0 {
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // worker turns jobs into items and submits them.
@@ -313,17 +315,16 @@ func (r *run) work(ctx context.Context, j *job) bool {
 // putBlob stores b, retrying while the store fails (a full disk is
 // reported and waited out: the line is not skipped).
 func (r *run) putBlob(ctx context.Context, b []byte) (blob.Ref, bool) {
-	backoff := 100 * time.Millisecond
+	backoff := r.backoff()
 	for {
 		ref, err := r.env.Blobs.Put(bytes.NewReader(b), 0)
 		if err == nil {
 			return ref, true
 		}
 		r.log.Error("calllog: storing an original failed; retrying", "err", err)
-		if !sleep(ctx, backoff) {
+		if !backoff.Sleep(ctx) {
 			return blob.Ref{}, false
 		}
-		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
 	}
 }
 
@@ -383,15 +384,12 @@ func (r *run) lineEntry(ctx context.Context, j *job, ln span) (*entry, bool) {
 // then the engine's bound) and retrying while the pipeline is unavailable.
 // False when ctx ended first: the entry stays unfinished.
 func (r *run) submit(ctx context.Context, e *entry) bool {
-	select {
-	case r.slots <- struct{}{}:
-	case <-ctx.Done():
+	if !r.pending.Take(ctx) {
 		return false
 	}
-	r.pending.Add(1)
 	e.attempts++
 	e.it.Ack = func(o channels.Outcome) { r.acked(e, o) }
-	backoff := 100 * time.Millisecond
+	backoff := r.backoff()
 	logged := false
 	for {
 		err := r.sink.Submit(ctx, e.it)
@@ -406,20 +404,23 @@ func (r *run) submit(ctx context.Context, e *entry) bool {
 			r.log.Warn("calllog: pipeline unavailable; waiting", "err", err)
 			logged = true
 		}
-		if !sleep(ctx, backoff) {
+		if !backoff.Sleep(ctx) {
 			break
 		}
-		backoff = min(backoff*2, r.cfg.RetryBackoff.D())
 	}
-	<-r.slots
-	r.pending.Add(-1)
+	r.pending.Done()
 	return false
+}
+
+// backoff paces retries of the blob store and of the pipeline: 100ms,
+// doubling up to retry_backoff.
+func (r *run) backoff() channels.Backoff {
+	return channels.Backoff{Min: 100 * time.Millisecond, Max: r.cfg.RetryBackoff.D()}
 }
 
 // acked is the Ack of every submitted item. It does not block.
 func (r *run) acked(e *entry, o channels.Outcome) {
-	<-r.slots
-	defer r.pending.Add(-1) // last: waitAcks then sees the line finished or queued
+	defer r.pending.Done() // last: the drain then sees the line finished or queued
 	if o.Err != nil {
 		r.failed.Add(1)
 		r.retries.push(e, time.Now().Add(r.cfg.RetryBackoff.D()))
@@ -548,17 +549,6 @@ func (q *fileQueue) take() []*file {
 	return fs
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // clock is the time of the CTI join (windows, event receive times); tests
 // use a fake one.
 type clock interface {
@@ -573,5 +563,5 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 
 var (
 	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
+	_ channels.Binder  = (*Channel)(nil)
 )

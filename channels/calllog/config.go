@@ -39,88 +39,88 @@ const (
 type Config struct {
 	// Path is the CDR file or a glob of files (tail), or a glob or folder
 	// of exported files (export).
-	Path string `yaml:"path"`
+	Path string `yaml:"path" desc:"tail: the CDR file or a glob of files (each match followed); export: a glob such as /srv/cdr-inbox/*.csv, or the folder"`
 	// Format is one of the channels/calllog/cdr formats: asterisk-csv,
 	// asterisk-custom, freeswitch-csv, freeswitch-json, csv, jsonl.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" desc:"CDR format: asterisk-csv (cdr_csv Master.csv), asterisk-custom (cdr_custom default template), freeswitch-csv (mod_cdr_csv example template), freeswitch-json (mod_json_cdr), csv and jsonl (any vendor's layout, described by mapping)" enum:"asterisk-csv,asterisk-custom,freeswitch-csv,freeswitch-json,csv,jsonl"`
 	// Mode is tail or export.
-	Mode string `yaml:"mode"`
+	Mode string `yaml:"mode" desc:"tail: follow growing files across rotation with a saved offset; export: take whole files dropped into a folder" enum:"tail,export"`
 	// Encoding of the files: utf-8 or gb18030 (gbk and gb2312 are read as
 	// gb18030, their superset).
-	Encoding string `yaml:"encoding"`
+	Encoding string `yaml:"encoding" desc:"encoding of the files; gbk and gb2312 are read as gb18030, their superset" enum:"utf-8,utf8,gb18030,gbk,gb2312"`
 	// Timezone of CDR times that carry no zone (IANA name).
-	Timezone string `yaml:"timezone"`
+	Timezone string `yaml:"timezone" desc:"IANA zone of CDR times that carry none"`
 	// GMT says the CDR times are UTC (Asterisk cdr.conf usegmtime=yes).
-	GMT bool `yaml:"gmt"`
+	GMT bool `yaml:"gmt" desc:"the CDR times are UTC (Asterisk cdr.conf usegmtime=yes)"`
 	// AreaCode is the local area code without the trunk 0 ("791" for
 	// Nanchang), applied to 7- and 8-digit caller numbers that come
 	// without one.
-	AreaCode string `yaml:"area_code"`
+	AreaCode string `yaml:"area_code" desc:"local area code without the trunk 0 (791 for Nanchang), given to 7- and 8-digit caller numbers that come without one; empty: none"`
 	// Mapping describes a vendor's layout for the formats csv and jsonl
 	// (see channels/calllog/cdr.Mapping).
-	Mapping *cdr.Mapping `yaml:"mapping"`
+	Mapping *cdr.Mapping `yaml:"mapping" desc:"the vendor's layout for the formats csv and jsonl: columns or header, fields, time_layout, comma, dispositions (see the channel's README)"`
 
 	// PollInterval is how often files are checked for growth, rotation
 	// and new arrivals when there is nothing to read.
-	PollInterval units.Duration `yaml:"poll_interval"`
+	PollInterval units.Duration `yaml:"poll_interval" desc:"how often files are checked for growth, rotation and new arrivals when there is nothing to read"`
 	// StartAt is where tailing starts in a file seen for the first time:
 	// beginning or end.
-	StartAt string `yaml:"start_at"`
+	StartAt string `yaml:"start_at" desc:"tail: where reading starts in a file seen at the very first start (no saved offset); files that appear later are read from their beginning" enum:"beginning,end"`
 	// RotateWait is how long a rotated (renamed or deleted) file is still
 	// read after it stopped growing, before its last line is taken even
 	// without a newline and the file is let go.
-	RotateWait units.Duration `yaml:"rotate_wait"`
+	RotateWait units.Duration `yaml:"rotate_wait" desc:"tail: how long a rotated (renamed or deleted) file is still read after it stopped growing, before its last line is taken even without a newline"`
 	// MaxLineSize bounds one CDR line; longer lines are dead-lettered
 	// (their first max_line_size bytes kept as the original).
-	MaxLineSize units.ByteSize `yaml:"max_line_size"`
+	MaxLineSize units.ByteSize `yaml:"max_line_size" desc:"longest CDR line; longer lines are dead-lettered with their first max_line_size bytes kept as the original"`
 	// MaxInFlight bounds the items submitted and not yet acknowledged.
-	MaxInFlight int `yaml:"max_in_flight"`
+	MaxInFlight int `yaml:"max_in_flight" desc:"this channel's lines submitted and not yet acknowledged"`
 	// CheckpointInterval is how often the offsets are saved.
-	CheckpointInterval units.Duration `yaml:"checkpoint_interval"`
+	CheckpointInterval units.Duration `yaml:"checkpoint_interval" desc:"how often the offsets are saved (only over lines whose records were acknowledged)"`
 	// RetryBackoff is the wait before an item whose delivery failed is
 	// submitted again.
-	RetryBackoff units.Duration `yaml:"retry_backoff"`
+	RetryBackoff units.Duration `yaml:"retry_backoff" desc:"wait before a line whose record Kafka failed is submitted again"`
 	// Originals is line or chunk (see the constants).
-	Originals string `yaml:"originals"`
+	Originals string `yaml:"originals" desc:"line: every CDR line stored as its own blob; chunk: the whole lines of one read (up to 128 KiB) stored as one blob, the record naming the line's byte range" enum:"line,chunk"`
 
 	// MinAge (export) is how long a file must not have been modified
 	// before it is claimed.
-	MinAge units.Duration `yaml:"min_age"`
+	MinAge units.Duration `yaml:"min_age" desc:"export: how long a file must not have been modified before it is claimed"`
 	// ProcessingDir (export) receives the files this instance claimed;
 	// default <folder>/processing/<channel name>.
-	ProcessingDir string `yaml:"processing_dir"`
+	ProcessingDir string `yaml:"processing_dir" desc:"export: where this instance's claimed files are; default <folder>/processing/<channel name>"`
 	// DoneDir (export) receives files whose every line was delivered;
 	// default <folder>/done.
-	DoneDir string `yaml:"done_dir"`
+	DoneDir string `yaml:"done_dir" desc:"export: where files whose every line was delivered are moved; default <folder>/done"`
 	// ErrorDir (export) receives files with lines that went to the
 	// dead-letter topic; default <folder>/error.
-	ErrorDir string `yaml:"error_dir"`
+	ErrorDir string `yaml:"error_dir" desc:"export: where files with lines that went to the dead-letter topic are moved; default <folder>/error"`
 
 	// CTI, when set, receives the call centre's CTI events by webhook and
 	// joins their notes to the CDRs by call id.
-	CTI *CTIConfig `yaml:"cti"`
+	CTI *CTIConfig `yaml:"cti" desc:"a webhook for the call centre's CTI events, whose notes are joined to the CDR lines by call id"`
 }
 
 // CTIConfig configures the CTI webhook and the join.
 type CTIConfig struct {
 	// Listen is the address of the webhook's HTTP listener.
-	Listen string `yaml:"listen"`
+	Listen string `yaml:"listen" desc:"host:port of the webhook's HTTP listener (required with cti)"`
 	// Path is where events are POSTed.
-	Path string `yaml:"path"`
+	Path string `yaml:"path" desc:"URL path CTI events are POSTed to (JSON); default /cti"`
 	// Window is how long a CDR line waits for its note, and a note for
 	// its CDR line.
-	Window units.Duration `yaml:"window"`
+	Window units.Duration `yaml:"window" desc:"how long a CDR line waits for its note, and a note for its CDR line; default 2m"`
 	// Hold says which calls wait for a note: answered (missed calls are
 	// produced at once) or all.
-	Hold string `yaml:"hold"`
+	Hold string `yaml:"hold" desc:"which calls wait for a note: answered (missed calls are produced at once) or all; default answered" enum:"answered,all"`
 	// MaxPending bounds the CDR lines and the calls with CTI events
 	// waiting for each other; beyond it the oldest is released early.
-	MaxPending int `yaml:"max_pending"`
+	MaxPending int `yaml:"max_pending" desc:"most CDR lines (and calls with CTI events) waiting for each other; beyond it the oldest is released early. Default 10000"`
 	// MaxBodySize bounds one webhook request.
-	MaxBodySize units.ByteSize `yaml:"max_body_size"`
+	MaxBodySize units.ByteSize `yaml:"max_body_size" desc:"largest webhook request (413 above); default 1MiB"`
 	// AuthToken, when set, is the bearer token the CTI must send (use
 	// auth_token_file or ${ENV} to keep it out of the file).
-	AuthToken string `yaml:"auth_token"`
+	AuthToken string `yaml:"auth_token" desc:"bearer token the CTI must send; use auth_token_file or ${ENV}"`
 }
 
 // Hold values.
@@ -167,47 +167,50 @@ func (c *CTIConfig) withDefaults() {
 }
 
 // Validate implements channels.Validator. It does no I/O beyond loading
-// the time zone.
+// the time zone, and reports every problem, not only the first.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
-	}
+	var p channels.Problems
 	if c.CTI != nil {
 		c.CTI.withDefaults()
 	}
-	switch {
-	case strings.TrimSpace(c.Path) == "":
-		return bad("path", "required: the CDR file, or a glob")
-	case c.Mode != ModeTail && c.Mode != ModeExport:
-		return bad("mode", "%q: want tail or export", c.Mode)
-	case c.StartAt != "beginning" && c.StartAt != "end":
-		return bad("start_at", "%q: want beginning or end", c.StartAt)
-	case c.PollInterval.D() < time.Millisecond:
-		return bad("poll_interval", "must be at least 1ms")
-	case c.MaxLineSize < 1024:
-		return bad("max_line_size", "must be at least 1KiB")
-	case c.MaxLineSize > 64<<20:
-		return bad("max_line_size", "must be at most 64MiB")
-	case c.MaxInFlight < 1:
-		return bad("max_in_flight", "must be at least 1")
-	case c.CheckpointInterval.D() < time.Millisecond:
-		return bad("checkpoint_interval", "must be at least 1ms")
-	case c.Originals != OriginalsLine && c.Originals != OriginalsChunk:
-		return bad("originals", "%q: want line or chunk", c.Originals)
+	if strings.TrimSpace(c.Path) == "" {
+		p.Add("path", "required: the CDR file, or a glob")
+	} else if _, err := filepath.Match(c.Path, ""); err != nil {
+		p.Add("path", "bad glob pattern: %v", err)
 	}
-	if _, err := filepath.Match(c.Path, ""); err != nil {
-		return bad("path", "bad glob pattern: %v", err)
+	if c.Mode != ModeTail && c.Mode != ModeExport {
+		p.Add("mode", "%q: want tail or export", c.Mode)
+	}
+	if c.StartAt != "beginning" && c.StartAt != "end" {
+		p.Add("start_at", "%q: want beginning or end", c.StartAt)
+	} else if c.Mode == ModeExport && c.StartAt != "beginning" {
+		p.Add("start_at", "only used with mode: tail")
+	}
+	if c.PollInterval.D() < time.Millisecond {
+		p.Add("poll_interval", "must be at least 1ms")
+	}
+	if c.MaxLineSize < 1024 {
+		p.Add("max_line_size", "must be at least 1KiB")
+	} else if c.MaxLineSize > 64<<20 {
+		p.Add("max_line_size", "must be at most 64MiB")
+	}
+	if c.MaxInFlight < 1 {
+		p.Add("max_in_flight", "must be at least 1")
+	}
+	if c.CheckpointInterval.D() < time.Millisecond {
+		p.Add("checkpoint_interval", "must be at least 1ms")
+	}
+	if c.Originals != OriginalsLine && c.Originals != OriginalsChunk {
+		p.Add("originals", "%q: want line or chunk", c.Originals)
 	}
 	if strings.ContainsAny(c.AreaCode, "-+ ") || !allDigits(c.AreaCode) || len(c.AreaCode) > 4 {
-		return bad("area_code", "%q: want 2 to 4 digits without the trunk 0, e.g. 791", c.AreaCode)
-	}
-	if strings.HasPrefix(c.AreaCode, "0") {
-		return bad("area_code", "%q: give it without the trunk 0, e.g. 791", c.AreaCode)
+		p.Add("area_code", "%q: want 2 to 4 digits without the trunk 0, e.g. 791", c.AreaCode)
+	} else if strings.HasPrefix(c.AreaCode, "0") {
+		p.Add("area_code", "%q: give it without the trunk 0, e.g. 791", c.AreaCode)
 	}
 	if _, err := c.location(); err != nil {
-		return bad("timezone", "%v", err)
-	}
-	if _, err := c.parser(); err != nil {
+		p.Add("timezone", "%v", err)
+	} else if _, err := c.parser(); err != nil {
 		field := "format"
 		msg := err.Error()
 		switch {
@@ -216,35 +219,38 @@ func (c *Config) Validate() error {
 		case strings.Contains(msg, "mapping"):
 			field = "mapping"
 		}
-		return bad(field, "%s", strings.TrimPrefix(msg, "cdr: "))
+		p.Add(field, "%s", strings.TrimPrefix(msg, "cdr: "))
 	}
 	if c.Mode == ModeTail {
-		for field, v := range map[string]string{"processing_dir": c.ProcessingDir, "done_dir": c.DoneDir, "error_dir": c.ErrorDir} {
-			if v != "" {
-				return bad(field, "only used with mode: export")
+		for _, d := range []struct{ field, v string }{
+			{"processing_dir", c.ProcessingDir}, {"done_dir", c.DoneDir}, {"error_dir", c.ErrorDir},
+		} {
+			if d.v != "" {
+				p.Add(d.field, "only used with mode: export")
 			}
 		}
 	}
-	if c.Mode == ModeExport && c.StartAt != "beginning" {
-		return bad("start_at", "only used with mode: tail")
-	}
 	if t := c.CTI; t != nil {
-		switch {
-		case t.Listen == "":
-			return bad("cti.listen", "required: host:port of the webhook listener")
-		case !strings.HasPrefix(t.Path, "/"):
-			return bad("cti.path", "must start with /")
-		case t.Window.D() < time.Millisecond:
-			return bad("cti.window", "must be at least 1ms")
-		case t.Hold != HoldAnswered && t.Hold != HoldAll:
-			return bad("cti.hold", "%q: want answered or all", t.Hold)
-		case t.MaxPending < 1:
-			return bad("cti.max_pending", "must be at least 1")
-		case t.MaxBodySize < 1024:
-			return bad("cti.max_body_size", "must be at least 1KiB")
+		if t.Listen == "" {
+			p.Add("cti.listen", "required: host:port of the webhook listener")
+		}
+		if !strings.HasPrefix(t.Path, "/") {
+			p.Add("cti.path", "must start with /")
+		}
+		if t.Window.D() < time.Millisecond {
+			p.Add("cti.window", "must be at least 1ms")
+		}
+		if t.Hold != HoldAnswered && t.Hold != HoldAll {
+			p.Add("cti.hold", "%q: want answered or all", t.Hold)
+		}
+		if t.MaxPending < 1 {
+			p.Add("cti.max_pending", "must be at least 1")
+		}
+		if t.MaxBodySize < 1024 {
+			p.Add("cti.max_body_size", "must be at least 1KiB")
 		}
 	}
-	return nil
+	return p.Err()
 }
 
 func allDigits(s string) bool {

@@ -429,12 +429,8 @@ type ctiServer struct {
 	ctx context.Context
 }
 
-func newCTIServer(r *run, cfg *CTIConfig, jr *journal) (*ctiServer, error) {
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("calllog: cti.listen: %w", err)
-	}
-	return &ctiServer{r: r, cfg: cfg, jr: jr, ln: ln, ctx: r.ctx}, nil
+func newCTIServer(r *run, cfg *CTIConfig, jr *journal, ln net.Listener) *ctiServer {
+	return &ctiServer{r: r, cfg: cfg, jr: jr, ln: ln, ctx: r.ctx}
 }
 
 func (s *ctiServer) addr() string { return s.ln.Addr().String() }

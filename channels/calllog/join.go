@@ -201,6 +201,17 @@ func (j *joiner) holdable(e *entry) bool { return j.cfg.Hold == HoldAll || !e.mi
 // onLine joins a CDR line with the events that came before it, then holds
 // or releases it.
 func (j *joiner) onLine(ctx context.Context, e *entry) bool {
+	final := j.takeWaiting(e)
+	if final || !j.holdable(e) {
+		return j.send(ctx, e)
+	}
+	j.hold(e)
+	return j.evictHeld(ctx)
+}
+
+// takeWaiting takes the events waiting for the line's call ids into it;
+// true when a note among them was marked final.
+func (j *joiner) takeWaiting(e *entry) bool {
 	final := false
 	for _, k := range e.keys {
 		if c := j.calls[k]; c != nil {
@@ -209,15 +220,21 @@ func (j *joiner) onLine(ctx context.Context, e *entry) bool {
 			c.gone = true
 		}
 	}
-	if final || !j.holdable(e) {
-		return j.send(ctx, e)
-	}
+	return final
+}
+
+// hold keeps a line for its note until the window closes.
+func (j *joiner) hold(e *entry) {
 	e.deadline = j.clock.Now().Add(j.window)
 	j.heldQ.push(e)
 	for _, k := range e.keys {
 		j.held[k] = append(j.held[k], e)
 	}
 	j.heldN++
+}
+
+// evictHeld releases the oldest held lines beyond max_pending.
+func (j *joiner) evictHeld(ctx context.Context) bool {
 	for j.heldN > j.cfg.MaxPending {
 		old, ok := j.heldQ.pop(func(e *entry) bool { return e.released })
 		if !ok {
@@ -230,33 +247,52 @@ func (j *joiner) onLine(ctx context.Context, e *entry) bool {
 	return true
 }
 
-// onEvent applies one CTI event.
+// onEvent applies one CTI event: to the lines held for it, to a call
+// whose record went out (a late note), or it waits for its line.
 func (j *joiner) onEvent(ctx context.Context, ev *ctiEvent) bool {
 	if hs := j.held[ev.CallID]; len(hs) > 0 {
-		hs = slices.Clone(hs)
-		for _, e := range hs {
-			j.absorb(e, ev)
-		}
-		if ev.Type == evNote {
-			for _, e := range hs {
-				if !j.releaseHeld(ctx, e) {
-					return false
-				}
-			}
-		}
-		return true
+		return j.eventForHeld(ctx, slices.Clone(hs), ev)
 	}
 	if rc := j.recent[ev.CallID]; rc != nil && !rc.gone {
-		if ev.Type != evNote || ev.Note == "" {
-			j.done([]string{ev.ID})
-			return true
-		}
-		e, ok := j.lateNote(ctx, rc, ev)
-		if !ok {
+		return j.eventForRecent(ctx, rc, ev)
+	}
+	return j.eventWaits(ctx, ev)
+}
+
+// eventForHeld puts an event into the lines held for its call; a note
+// releases them.
+func (j *joiner) eventForHeld(ctx context.Context, hs []*entry, ev *ctiEvent) bool {
+	for _, e := range hs {
+		j.absorb(e, ev)
+	}
+	if ev.Type != evNote {
+		return true
+	}
+	for _, e := range hs {
+		if !j.releaseHeld(ctx, e) {
 			return false
 		}
-		return j.send(ctx, e)
 	}
+	return true
+}
+
+// eventForRecent makes a note for a call whose record went out a
+// follow-up record; other events for it are done with.
+func (j *joiner) eventForRecent(ctx context.Context, rc *recentCall, ev *ctiEvent) bool {
+	if ev.Type != evNote || ev.Note == "" {
+		j.done([]string{ev.ID})
+		return true
+	}
+	e, ok := j.lateNote(ctx, rc, ev)
+	if !ok {
+		return false
+	}
+	return j.send(ctx, e)
+}
+
+// eventWaits keeps an event for its line, for the window; beyond
+// max_pending the oldest waiting call expires.
+func (j *joiner) eventWaits(ctx context.Context, ev *ctiEvent) bool {
 	c := j.calls[ev.CallID]
 	if c == nil {
 		c = &ctiCall{id: ev.CallID, deadline: j.clock.Now().Add(j.window)}
@@ -349,26 +385,7 @@ func (j *joiner) releaseHeld(ctx context.Context, e *entry) bool {
 func (j *joiner) send(ctx context.Context, e *entry) bool {
 	e.released = true
 	if e.fl != nil {
-		now := j.clock.Now()
-		for _, k := range e.keys {
-			if old := j.recent[k]; old != nil {
-				old.gone = true
-			}
-			rc := &recentCall{
-				key: k, sourceID: e.it.SourceID, deadline: now.Add(j.keep),
-				name: e.it.Fields[petition.FieldName], phone: e.it.Fields[petition.FieldPhone],
-			}
-			j.recent[k] = rc
-			j.recQ.push(rc)
-		}
-		for len(j.recent) > 4*j.cfg.MaxPending {
-			old, ok := j.recQ.pop(func(rc *recentCall) bool { return rc.gone })
-			if !ok {
-				break
-			}
-			old.gone = true
-			delete(j.recent, old.key)
-		}
+		j.remember(e)
 	}
 	select {
 	case j.release <- e:
@@ -378,8 +395,42 @@ func (j *joiner) send(ctx context.Context, e *entry) bool {
 	}
 }
 
+// remember keeps a line's call ids, for the notes that come after its
+// record went out (bounded: 4 × max_pending, the oldest forgotten first).
+func (j *joiner) remember(e *entry) {
+	now := j.clock.Now()
+	for _, k := range e.keys {
+		if old := j.recent[k]; old != nil {
+			old.gone = true
+		}
+		rc := &recentCall{
+			key: k, sourceID: e.it.SourceID, deadline: now.Add(j.keep),
+			name: e.it.Fields[petition.FieldName], phone: e.it.Fields[petition.FieldPhone],
+		}
+		j.recent[k] = rc
+		j.recQ.push(rc)
+	}
+	for len(j.recent) > 4*j.cfg.MaxPending {
+		old, ok := j.recQ.pop(func(rc *recentCall) bool { return rc.gone })
+		if !ok {
+			break
+		}
+		old.gone = true
+		delete(j.recent, old.key)
+	}
+}
+
 // expire releases what is due at now; false when ctx ended.
 func (j *joiner) expire(ctx context.Context, now time.Time) bool {
+	if !j.expireHeld(ctx, now) || !j.expireCalls(ctx, now) {
+		return false
+	}
+	j.forgetRecent(now)
+	return true
+}
+
+// expireHeld releases the held lines whose window closed.
+func (j *joiner) expireHeld(ctx context.Context, now time.Time) bool {
 	for {
 		e, ok := j.heldQ.peek(func(e *entry) bool { return e.released })
 		if !ok || e.deadline.After(now) {
@@ -390,20 +441,30 @@ func (j *joiner) expire(ctx context.Context, now time.Time) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// expireCalls ends the wait of the calls whose window closed without
+// their line.
+func (j *joiner) expireCalls(ctx context.Context, now time.Time) bool {
 	for {
 		c, ok := j.callQ.peek(func(c *ctiCall) bool { return c.gone })
 		if !ok || c.deadline.After(now) {
-			break
+			return true
 		}
 		j.callQ.pop(nil)
 		if !j.expireCall(ctx, c) {
 			return false
 		}
 	}
+}
+
+// forgetRecent forgets the produced calls kept long enough for late notes.
+func (j *joiner) forgetRecent(now time.Time) {
 	for {
 		rc, ok := j.recQ.peek(func(rc *recentCall) bool { return rc.gone })
 		if !ok || rc.deadline.After(now) {
-			break
+			return
 		}
 		j.recQ.pop(nil)
 		rc.gone = true
@@ -411,7 +472,6 @@ func (j *joiner) expire(ctx context.Context, now time.Time) bool {
 			delete(j.recent, rc.key)
 		}
 	}
-	return true
 }
 
 // next returns the earliest deadline.
@@ -460,6 +520,17 @@ func (j *joiner) expireCall(ctx context.Context, c *ctiCall) bool {
 		return true
 	}
 	j.r.log.Info("calllog: CTI notes without a CDR line within the window; producing them alone", "call_id", c.id)
+	e := j.notesAlone(c)
+	orig, ok := j.r.putBlob(ctx, eventsJSON(c.events))
+	if !ok {
+		return false
+	}
+	e.it.Original = orig
+	return j.send(ctx, e)
+}
+
+// notesAlone is the record of a call's notes that came without its line.
+func (j *joiner) notesAlone(c *ctiCall) *entry {
 	first := c.events[0].sortTime()
 	for _, ev := range c.events {
 		if t := ev.sortTime(); t.Before(first) {
@@ -478,12 +549,7 @@ func (j *joiner) expireCall(ctx context.Context, c *ctiCall) bool {
 		e.it.Fields[callitem.FieldAreaCode] = j.r.cfg.AreaCode
 	}
 	j.absorbCall(e, c)
-	orig, ok := j.r.putBlob(ctx, eventsJSON(c.events))
-	if !ok {
-		return false
-	}
-	e.it.Original = orig
-	return j.send(ctx, e)
+	return e
 }
 
 // lateNote builds the follow-up record of a note that came after its

@@ -149,7 +149,7 @@ func TestJoinNotesWithoutLineAndLateNotes(t *testing.T) {
 	h.mustPost(note("k.1", "k1a", "第一次说明", ""))
 	recs = h.records(2)
 	call := bySource(t, recs)["k.1"]
-	h.waitFor("the call acknowledged", func() bool { return h.run().pending.Load() == 0 })
+	h.waitFor("the call acknowledged", func() bool { return h.run().pending.Len() == 0 })
 	h.mustPost(note("k.1", "k1b", "补充说明", ""))
 	recs = h.records(3)
 	late := bySource(t, recs)["k.1#note:k1b"]
@@ -170,7 +170,7 @@ func TestJoinHeldLineHoldsCheckpointAndSurvivesRestart(t *testing.T) {
 	appendFile(t, h.cfg.Path, astLine("h.1", "13912345678", "甲", 100, "")+astLine("h.2", "13712345678", "乙", 0, ""))
 	h.waitHeld(1)
 	h.records(1) // h.2, missed
-	h.waitFor("h.2 acknowledged", func() bool { return h.run().pending.Load() == 0 && h.joiner().acks.len() == 0 })
+	h.waitFor("h.2 acknowledged", func() bool { return h.run().pending.Len() == 0 && h.joiner().acks.len() == 0 })
 	h.waitFor("a checkpoint saved", func() bool { _, ok := h.savedOffsets()["Master.csv"]; return ok })
 	if off := h.savedOffsets()["Master.csv"]; off != 0 {
 		t.Fatalf("offset = %d: it passed a line held for its note", off)

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/court12368/petitiond/channels"
 )
 
 // tailer follows the files matching path. Every open file is known by its
@@ -66,7 +68,7 @@ func (t *tailer) loop(ctx context.Context) error {
 		if now.Sub(t.lastSave) >= r.cfg.CheckpointInterval.D() {
 			t.save()
 		}
-		if !busy && !sleep(ctx, poll) {
+		if !busy && !channels.Sleep(ctx, poll) {
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -2,7 +2,6 @@ package imap
 
 import (
 	_ "embed"
-	"fmt"
 	"net"
 	"strings"
 	"time"
@@ -21,72 +20,72 @@ const (
 // Config is the imap channel's settings.
 type Config struct {
 	// Address is the server's host:port.
-	Address string `yaml:"address"`
+	Address string `yaml:"address" desc:"host:port of the IMAP server, e.g. imap.example.org:993"`
 	// TLS is tls, starttls or none.
-	TLS string `yaml:"tls"`
+	TLS string `yaml:"tls" desc:"tls: implicit TLS (IMAPS, usually port 993); starttls: plain connection upgraded with STARTTLS (143); none: no encryption, only for a server on the same host" enum:"tls,starttls,none"`
 	// TLSCAFile is a PEM file of CA certificates trusted in addition to
 	// the system's (for a server with a private or self-signed
 	// certificate).
-	TLSCAFile string `yaml:"tls_ca_file"`
+	TLSCAFile string `yaml:"tls_ca_file" desc:"PEM file of CA certificates trusted besides the system's, for a server with a private or self-signed certificate"`
 	// TLSServerName overrides the name checked in the server certificate
 	// (default: the host of Address).
-	TLSServerName string `yaml:"tls_server_name"`
+	TLSServerName string `yaml:"tls_server_name" desc:"name checked in the server certificate; default the host of address"`
 	// InsecureSkipVerify accepts any server certificate. Prefer
 	// tls_ca_file: this lets anyone on the path read the mailbox.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify" desc:"accept any server certificate: anyone on the path could read the mailbox. Prefer tls_ca_file"`
 	// Username and Password log in (LOGIN). Use password_file or
 	// ${ENV} to keep the password out of the file.
-	Username string `yaml:"username"`
-	Password string `yaml:"password"`
+	Username string `yaml:"username" desc:"login name (IMAP LOGIN)"`
+	Password string `yaml:"password" desc:"login password; use password_file or ${ENV} to keep it out of the file"`
 
 	// Mailbox is where letters arrive.
-	Mailbox string `yaml:"mailbox"`
+	Mailbox string `yaml:"mailbox" desc:"mailbox where letters arrive; every message in it not flagged deleted is a pending letter"`
 	// DoneMailbox receives letters whose records Kafka acknowledged.
-	DoneMailbox string `yaml:"done_mailbox"`
+	DoneMailbox string `yaml:"done_mailbox" desc:"letters whose records Kafka acknowledged are moved here"`
 	// FailedMailbox receives letters that could not be made into a
 	// petition (they went to the dead-letter topic).
-	FailedMailbox string `yaml:"failed_mailbox"`
+	FailedMailbox string `yaml:"failed_mailbox" desc:"letters that could not be made into a petition (dead-lettered) are moved here"`
 	// IgnoredMailbox receives auto-replies, bounces, loops and bulk mail.
-	IgnoredMailbox string `yaml:"ignored_mailbox"`
+	IgnoredMailbox string `yaml:"ignored_mailbox" desc:"auto-replies, bounces, read receipts, loops and bulk mail are moved here, never answered"`
 	// ProcessingMailbox, when set, makes this instance claim letters by
 	// moving them there before fetching them, so several instances can
 	// share one mailbox. It must be different for every instance.
-	ProcessingMailbox string `yaml:"processing_mailbox"`
+	ProcessingMailbox string `yaml:"processing_mailbox" desc:"set it, different on every instance, to share one mailbox between instances: letters are claimed by a conditional flag and moved here before they are fetched"`
 	// CreateMailboxes creates missing done/failed/ignored/processing
 	// mailboxes at connect.
-	CreateMailboxes bool `yaml:"create_mailboxes"`
+	CreateMailboxes bool `yaml:"create_mailboxes" desc:"create missing done, failed, ignored and processing mailboxes at connect"`
 
 	// Idle waits for new mail with IMAP IDLE when the server offers it.
-	Idle bool `yaml:"idle"`
+	Idle bool `yaml:"idle" desc:"wait for new mail with IMAP IDLE when the server offers it, else poll"`
 	// PollInterval is how often the mailbox is searched when IDLE is off
 	// or missing; with IDLE it is how often the connection is checked and
 	// the mailbox searched again in case a notification was lost.
-	PollInterval units.Duration `yaml:"poll_interval"`
+	PollInterval units.Duration `yaml:"poll_interval" desc:"how often the mailbox is searched without IDLE; with IDLE, how often the connection is checked and the mailbox searched again"`
 	// RetryInterval is how long a letter whose delivery failed (Kafka
 	// unreachable) waits before it is fetched again.
-	RetryInterval units.Duration `yaml:"retry_interval"`
+	RetryInterval units.Duration `yaml:"retry_interval" desc:"how long a letter whose delivery failed (Kafka unreachable) waits before it is fetched again"`
 	// MaxMessageSize bounds one message; a larger one is not downloaded
 	// but dead-lettered and moved to failed_mailbox.
-	MaxMessageSize units.ByteSize `yaml:"max_message_size"`
+	MaxMessageSize units.ByteSize `yaml:"max_message_size" desc:"largest message; a larger one is not downloaded but dead-lettered and moved to failed_mailbox"`
 	// BatchSize is how many messages one FETCH asks for.
-	BatchSize int `yaml:"batch_size"`
+	BatchSize int `yaml:"batch_size" desc:"messages asked for in one FETCH"`
 	// MaxInFlight bounds this channel's letters fetched and not yet
 	// acknowledged.
-	MaxInFlight int `yaml:"max_in_flight"`
+	MaxInFlight int `yaml:"max_in_flight" desc:"this channel's letters fetched and not yet acknowledged"`
 	// Workers is how many letters are handed to the pipeline (and
 	// parsed) at once. 1 keeps strict UID order.
-	Workers int `yaml:"workers"`
+	Workers int `yaml:"workers" desc:"letters handed to the pipeline (and parsed) at once; 1 keeps strict UID order"`
 	// ReconnectBackoffMin and ReconnectBackoffMax bound the exponential
 	// backoff between connection attempts.
-	ReconnectBackoffMin units.Duration `yaml:"reconnect_backoff_min"`
-	ReconnectBackoffMax units.Duration `yaml:"reconnect_backoff_max"`
+	ReconnectBackoffMin units.Duration `yaml:"reconnect_backoff_min" desc:"first wait before reconnecting after a dropped connection; it doubles up to reconnect_backoff_max"`
+	ReconnectBackoffMax units.Duration `yaml:"reconnect_backoff_max" desc:"longest wait between connection attempts"`
 	// CommandTimeout bounds how long the server may stay silent while a
 	// command is waiting for its answer before the connection is dropped.
-	CommandTimeout units.Duration `yaml:"command_timeout"`
+	CommandTimeout units.Duration `yaml:"command_timeout" desc:"how long the server may stay silent while a command waits for its answer before the connection is dropped"`
 	// ThreadIndexSize is how many Message-ID → tracking number pairs of
 	// letters taken in are remembered (in the channel state dir) to link
 	// replies (In-Reply-To/References) as follow-ups.
-	ThreadIndexSize int `yaml:"thread_index_size"`
+	ThreadIndexSize int `yaml:"thread_index_size" desc:"Message-IDs (and their tracking numbers) remembered to link replies as follow-ups; 0 turns it off"`
 }
 
 // NewConfig returns the defaults.
@@ -112,30 +111,28 @@ func NewConfig() *Config {
 	}
 }
 
-// Validate implements channels.Validator. It does no I/O.
+// Validate implements channels.Validator. It does no I/O, and reports
+// every problem, not only the first.
 func (c *Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &channels.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
-	}
+	var p channels.Problems
 	if c.Address == "" {
-		return bad("address", "required (host:port)")
-	}
-	if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
-		return bad("address", "want host:port, e.g. imap.example.org:993")
+		p.Add("address", "required (host:port)")
+	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
+		p.Add("address", "want host:port, e.g. imap.example.org:993")
 	}
 	switch c.TLS {
 	case TLSImplicit, TLSStart, TLSNone:
 	default:
-		return bad("tls", "must be tls, starttls or none, not %q", c.TLS)
+		p.Add("tls", "must be tls, starttls or none, not %q", c.TLS)
 	}
 	if c.TLS == TLSNone && (c.TLSCAFile != "" || c.InsecureSkipVerify || c.TLSServerName != "") {
-		return bad("tls", "tls_ca_file, tls_server_name and insecure_skip_verify need tls or starttls")
+		p.Add("tls", "tls_ca_file, tls_server_name and insecure_skip_verify need tls or starttls")
 	}
 	if c.Username == "" {
-		return bad("username", "required")
+		p.Add("username", "required")
 	}
 	if c.Password == "" {
-		return bad("password", "required (or password_file)")
+		p.Add("password", "required (or password_file)")
 	}
 	boxes := []struct{ field, name string }{
 		{"mailbox", c.Mailbox}, {"done_mailbox", c.DoneMailbox},
@@ -147,43 +144,52 @@ func (c *Config) Validate() error {
 	seen := map[string]string{}
 	for _, b := range boxes {
 		if strings.TrimSpace(b.name) == "" {
-			return bad(b.field, "required")
+			p.Add(b.field, "required")
+			continue
 		}
 		if strings.ContainsAny(b.name, "\r\n\x00*%") {
-			return bad(b.field, "invalid mailbox name")
+			p.Add(b.field, "invalid mailbox name")
+			continue
 		}
 		key := b.name
 		if strings.EqualFold(key, "INBOX") {
 			key = "INBOX"
 		}
 		if other, dup := seen[key]; dup {
-			return bad(b.field, "must differ from %s", other)
+			p.Add(b.field, "must differ from %s", other)
+			continue
 		}
 		seen[key] = b.field
 	}
-	switch {
-	case c.PollInterval.D() < time.Second:
-		return bad("poll_interval", "must be at least 1s")
-	case c.RetryInterval.D() < 100*time.Millisecond:
-		return bad("retry_interval", "must be at least 100ms")
-	case c.MaxMessageSize < 1024:
-		return bad("max_message_size", "must be at least 1KiB")
-	case c.BatchSize < 1 || c.BatchSize > 1000:
-		return bad("batch_size", "must be between 1 and 1000")
-	case c.MaxInFlight < c.BatchSize:
-		return bad("max_in_flight", "must be at least batch_size (%d)", c.BatchSize)
-	case c.Workers < 1 || c.Workers > 64:
-		return bad("workers", "must be between 1 and 64")
-	case c.ReconnectBackoffMin.D() <= 0:
-		return bad("reconnect_backoff_min", "must be positive")
-	case c.ReconnectBackoffMax < c.ReconnectBackoffMin:
-		return bad("reconnect_backoff_max", "must be at least reconnect_backoff_min")
-	case c.CommandTimeout.D() < time.Second:
-		return bad("command_timeout", "must be at least 1s")
-	case c.ThreadIndexSize < 0:
-		return bad("thread_index_size", "must not be negative")
+	if c.PollInterval.D() < time.Second {
+		p.Add("poll_interval", "must be at least 1s")
 	}
-	return nil
+	if c.RetryInterval.D() < 100*time.Millisecond {
+		p.Add("retry_interval", "must be at least 100ms")
+	}
+	if c.MaxMessageSize < 1024 {
+		p.Add("max_message_size", "must be at least 1KiB")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1000 {
+		p.Add("batch_size", "must be between 1 and 1000")
+	} else if c.MaxInFlight < c.BatchSize {
+		p.Add("max_in_flight", "must be at least batch_size (%d)", c.BatchSize)
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		p.Add("workers", "must be between 1 and 64")
+	}
+	if c.ReconnectBackoffMin.D() <= 0 {
+		p.Add("reconnect_backoff_min", "must be positive")
+	} else if c.ReconnectBackoffMax < c.ReconnectBackoffMin {
+		p.Add("reconnect_backoff_max", "must be at least reconnect_backoff_min")
+	}
+	if c.CommandTimeout.D() < time.Second {
+		p.Add("command_timeout", "must be at least 1s")
+	}
+	if c.ThreadIndexSize < 0 {
+		p.Add("thread_index_size", "must not be negative")
+	}
+	return p.Err()
 }
 
 //go:embed example.yaml

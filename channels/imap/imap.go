@@ -61,16 +61,15 @@ type Channel struct {
 	index   *threadIndex
 	refBase string // imap://user@host:port/
 
-	wake  chan struct{} // acks, new mail, end of a pause
-	slots chan struct{} // letters fetched and not yet acknowledged
-	dirty atomic.Bool   // the server announced new messages (EXISTS)
+	wake  chan struct{}     // acks, new mail, end of a pause
+	slots *channels.Pending // letters fetched and not yet acknowledged
+	dirty atomic.Bool       // the server announced new messages (EXISTS)
 
 	mu         sync.Mutex
 	validity   uint32                   // UIDVALIDITY of the work mailbox that busy/retryAt/moves refer to
 	busy       map[goimap.UID]bool      // fetched and not acked, or acked and not yet moved
 	retryAt    map[goimap.UID]time.Time // delivery failed: not before
 	moves      []move                   // acked, waiting to be moved
-	inflight   int                      // submitted, ack pending
 	pauseUntil time.Time                // the pipeline refused letters: fetch nothing until then
 	moved      int64                    // letters moved out since start
 	backlog    backlog
@@ -118,7 +117,7 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 		env:     env,
 		log:     env.Logger,
 		wake:    make(chan struct{}, 1),
-		slots:   make(chan struct{}, cfg.MaxInFlight),
+		slots:   channels.NewPending(cfg.MaxInFlight),
 		busy:    map[goimap.UID]bool{},
 		retryAt: map[goimap.UID]time.Time{},
 	}
@@ -197,33 +196,16 @@ func (c *Channel) sourceRef(mailbox string, validity uint32, uid goimap.UID) str
 	return fmt.Sprintf("%s%s;UIDVALIDITY=%d/;UID=%d", c.refBase, url.PathEscape(mailbox), validity, uid)
 }
 
-// Run connects, takes letters in, and reconnects with backoff whenever the
-// connection fails, until ctx is done. Then it stops fetching and waits (up
-// to the drain timeout) for the acks of letters in flight, moving them as
-// they arrive, and logs out.
+// Run connects and takes letters in until ctx is done. Then it stops
+// fetching and waits (up to the drain timeout) for the acks of letters in
+// flight, moving them as they arrive, and logs out. When the connection
+// fails or is lost Run returns the error, and the supervisor reconnects
+// (calls Run again) after ReconnectBackoff; what was fetched and is not
+// yet moved is kept for the next connection.
 func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
-	drain := c.env.DrainTimeout
-	if drain <= 0 {
-		drain = 30 * time.Second
-	}
-	dctx, cancelDrain := context.WithCancel(context.Background())
+	dctx, cancelDrain := c.env.DrainContext(ctx)
 	defer cancelDrain()
-	var drainTimer *time.Timer
-	var drainMu sync.Mutex
-	stop := context.AfterFunc(ctx, func() {
-		drainMu.Lock()
-		drainTimer = time.AfterFunc(drain, cancelDrain)
-		drainMu.Unlock()
-		c.signal()
-	})
-	defer func() {
-		stop()
-		drainMu.Lock()
-		if drainTimer != nil {
-			drainTimer.Stop()
-		}
-		drainMu.Unlock()
-	}()
+	defer context.AfterFunc(ctx, c.signal)()
 
 	queue := make(chan *letter, c.cfg.MaxInFlight)
 	var workers sync.WaitGroup
@@ -240,22 +222,19 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		c.index.close()
 	}()
 
-	backoff := c.cfg.ReconnectBackoffMin.D()
-	for {
-		ready, err := c.session(ctx, dctx, sink, queue)
-		if ctx.Err() != nil && (err == nil || dctx.Err() != nil || c.outstanding() == 0) {
+	err := c.session(ctx, dctx, sink, queue)
+	if ctx.Err() == nil {
+		return err
+	}
+	// Stopping. Moving the acknowledged letters is part of the drain, so a
+	// connection lost now is made again until the drain deadline.
+	b := c.ReconnectBackoff()
+	for err != nil && c.outstanding() > 0 && dctx.Err() == nil {
+		c.log.Warn("imap connection failed while draining; reconnecting to move the acknowledged letters", "err", err)
+		if !b.Sleep(dctx) {
 			break
 		}
-		if ready {
-			backoff = c.cfg.ReconnectBackoffMin.D()
-		}
-		if err != nil {
-			c.log.Warn("imap connection failed; reconnecting", "err", err, "backoff", backoff)
-		}
-		if !c.sleep(ctx, dctx, backoff) {
-			break
-		}
-		backoff = min(2*backoff, c.cfg.ReconnectBackoffMax.D())
+		err = c.session(ctx, dctx, sink, queue)
 	}
 	if n := c.outstanding(); n > 0 {
 		c.log.Warn("imap channel stopped with letters not yet moved; they stay in the mailbox and are taken in again on the next start (same ids)", "letters", n)
@@ -265,47 +244,17 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	return nil
 }
 
-// sleep waits d before a reconnection. While draining it gives up when the
-// drain deadline passes (false).
-func (c *Channel) sleep(ctx, dctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	done := ctx.Done()
-	if ctx.Err() != nil {
-		done = nil // already draining: back off all the same
-	}
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		// Reconnect at once to move what is acknowledged, unless the
-		// drain deadline passed too.
-		return dctx.Err() == nil
-	case <-dctx.Done():
-		return false
-	}
-}
-
-// Drain implements channels.Drainer: it waits until every fetched letter
-// is acknowledged and moved.
-func (c *Channel) Drain(ctx context.Context) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for c.outstanding() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
+// ReconnectBackoff implements channels.Reconnector: reconnect_backoff_min
+// … reconnect_backoff_max.
+func (c *Channel) ReconnectBackoff() channels.Backoff {
+	return channels.Backoff{Min: c.cfg.ReconnectBackoffMin.D(), Max: c.cfg.ReconnectBackoffMax.D()}
 }
 
 // outstanding counts letters fetched and not yet moved out of the mailbox.
 func (c *Channel) outstanding() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(c.slots)
+	n := c.slots.Len()
 	for _, m := range c.moves {
 		if m.validity == c.validity {
 			n++
@@ -321,16 +270,10 @@ func (c *Channel) submitLoop(ctx context.Context, sink channels.Sink, queue <-ch
 			c.giveBack(l, false)
 			continue
 		}
-		c.mu.Lock()
-		c.inflight++
-		c.mu.Unlock()
 		err := sink.Submit(ctx, l.item)
 		if err == nil {
 			continue
 		}
-		c.mu.Lock()
-		c.inflight--
-		c.mu.Unlock()
 		if ctx.Err() != nil {
 			c.giveBack(l, false)
 			continue
@@ -367,7 +310,7 @@ func (c *Channel) giveBack(l *letter, later bool) {
 		}
 	}
 	c.mu.Unlock()
-	<-c.slots
+	c.slots.Done()
 	c.signal()
 }
 
@@ -389,7 +332,6 @@ func (c *Channel) acked(l *letter, out channels.Outcome) {
 		}
 	}
 	c.mu.Lock()
-	c.inflight--
 	current := l.validity == c.validity
 	if current {
 		if dest == "" {
@@ -400,7 +342,7 @@ func (c *Channel) acked(l *letter, out channels.Outcome) {
 		}
 	}
 	c.mu.Unlock()
-	<-c.slots
+	c.slots.Done()
 	c.signal()
 	switch what {
 	case "failed":
@@ -492,6 +434,6 @@ func (c *Channel) progress(caughtUp bool) {
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 var (
-	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
+	_ channels.Channel     = (*Channel)(nil)
+	_ channels.Reconnector = (*Channel)(nil)
 )

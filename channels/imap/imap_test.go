@@ -22,6 +22,7 @@ import (
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config/units"
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 // server is an in-memory IMAP server that can be restarted on its address.
@@ -132,21 +133,40 @@ func (s *server) count(box string) int {
 
 func (s *server) waitCounts(within time.Duration, want map[string]int) {
 	s.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := map[string]int{}
+	got := map[string]int{}
+	if !testutil.Eventually(within, func() bool {
 		ok := true
 		for b, n := range want {
 			got[b] = s.count(b)
 			ok = ok && got[b] == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("mailbox counts %v, want %v", got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return ok
+	}) {
+		s.t.Fatalf("mailbox counts %v, want %v", got, want)
+	}
+}
+
+// waitSubmitted waits until the sink has taken n items.
+func waitSubmitted(t *testing.T, sk *sink, n int) {
+	t.Helper()
+	if !testutil.Eventually(5*time.Second, func() bool { return len(sk.submitted()) >= n }) {
+		t.Fatalf("%d items submitted, want %d", len(sk.submitted()), n)
+	}
+}
+
+// waitCommands waits until the clients sent cmd n more times than before.
+func (s *server) waitCommands(cmd string, before, n int) {
+	s.t.Helper()
+	if !testutil.Eventually(10*time.Second, func() bool { return s.commands(cmd)-before >= n }) {
+		s.t.Fatalf("%d more %s commands, want %d", s.commands(cmd)-before, cmd, n)
+	}
+}
+
+// waitLog waits until the channel logged substr.
+func (r *running) waitLog(t *testing.T, substr string) {
+	t.Helper()
+	if !testutil.Eventually(5*time.Second, func() bool { return strings.Contains(r.logs.String(), substr) }) {
+		t.Fatalf("the channel did not log %q", substr)
 	}
 }
 
@@ -240,12 +260,12 @@ func testConfig(addr string) *Config {
 
 type running struct {
 	ch     *Channel
+	sup    *channels.Supervisor
 	store  *blob.Dir
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{}
 	logs   *syncBuffer
 	once   sync.Once
-	err    error
 }
 
 func run(t *testing.T, cfg *Config, sk channels.Sink) *running {
@@ -259,13 +279,16 @@ func run(t *testing.T, cfg *Config, sk channels.Sink) *running {
 		Name: "letters", Blobs: store, StateDir: t.TempDir(), DrainTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+	// Run under the daemon's supervisor: it reconnects.
+	sup := channels.NewSupervisor(env.Name, "imap", env.Logger, channels.Backoff{}, nil)
+	env.OnUp = sup.Up
 	ch, err := New(cfg, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{ch: ch, store: store, cancel: cancel, done: make(chan error, 1), logs: logs}
-	go func() { r.done <- ch.Run(ctx, sk) }()
+	r := &running{ch: ch, sup: sup, store: store, cancel: cancel, done: make(chan struct{}), logs: logs}
+	go func() { sup.Run(ctx, ch, sk); close(r.done) }()
 	t.Cleanup(func() {
 		r.stop(t)
 		if t.Failed() {
@@ -297,10 +320,10 @@ func (r *running) wait(t *testing.T, within time.Duration) bool {
 	returned := false
 	r.once.Do(func() {
 		select {
-		case r.err = <-r.done:
+		case <-r.done:
 			returned = true
-			if r.err != nil {
-				t.Errorf("Run = %v", r.err)
+			if strings.Contains(r.logs.String(), "channel stopped with error") {
+				t.Errorf("Run returned an error after the cancellation")
 			}
 		case <-time.After(within):
 			t.Errorf("Run did not return within %s of cancellation", within)
@@ -407,13 +430,10 @@ func TestNothingMovedBeforeAckAndNoResubmission(t *testing.T) {
 	srv.append("INBOX", rawLetter("b@example.cn", "b"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
 	run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	// Longer than the poll interval: the letters are searched again but
-	// not submitted twice while their acks are pending.
-	time.Sleep(2500 * time.Millisecond)
+	waitSubmitted(t, sk, 2)
+	// The letters are searched again (every poll interval) but not
+	// submitted twice while their acks are pending.
+	srv.waitCommands("UID SEARCH", srv.commands("UID SEARCH"), 2)
 	if n := len(sk.submitted()); n != 2 {
 		t.Fatalf("%d submissions, want 2", n)
 	}
@@ -444,16 +464,15 @@ func TestNoBusyLoopWhenFull(t *testing.T) {
 	}
 	cl.Close()
 	run(t, cfg, sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitSubmitted(t, sk, 1)
 	for i := 0; i < 3; i++ {
 		srv.append("INBOX", rawLetter(fmt.Sprintf("more%d@example.cn", i), "m"), time.Now())
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if n := srv.commands("UID SEARCH"); n > 10 {
-		t.Errorf("%d searches while full: busy loop", n)
+	// While full the channel sends nothing, so the absence of a busy loop
+	// is watched over a window (longer than the poll interval): it fails
+	// as soon as the searches pile up.
+	if testutil.Eventually(1500*time.Millisecond, func() bool { return srv.commands("UID SEARCH") > 10 }) {
+		t.Errorf("%d searches while full: busy loop", srv.commands("UID SEARCH"))
 	}
 	if n := len(sk.submitted()); n != 1 {
 		t.Errorf("%d submissions with max_in_flight 1", n)
@@ -465,10 +484,11 @@ func TestNoBusyLoopWhenFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := srv.commands("MOVE")
+	released := time.Now()
 	sk.release(channels.Outcome{Ignored: true})
-	time.Sleep(time.Second)
-	if n := srv.commands("MOVE") - before; n < 2 || n > 20 {
-		t.Errorf("%d MOVE commands in 1s with retry_interval 100ms", n)
+	srv.waitCommands("MOVE", before, 3)
+	if took := time.Since(released); took < 150*time.Millisecond {
+		t.Errorf("3 MOVE commands in %v with retry_interval 100ms: a loop", took)
 	}
 	if err := cl.Create("Ignored", nil).Wait(); err != nil {
 		t.Fatal(err)
@@ -487,7 +507,7 @@ func TestIdleTakesNewMail(t *testing.T) {
 	cfg := testConfig(srv.addr)
 	cfg.PollInterval = units.Duration(time.Minute)
 	r := run(t, cfg, sk)
-	time.Sleep(300 * time.Millisecond) // connected and idle
+	r.waitLog(t, "mode=idle") // connected and idle
 	srv.append("INBOX", rawLetter("new@example.cn", "new"), time.Now())
 	srv.waitCounts(5*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if !strings.Contains(r.logs.String(), "mode=idle") {
@@ -501,7 +521,7 @@ func TestPollingWithoutIdle(t *testing.T) {
 	cfg := testConfig(srv.addr)
 	cfg.Idle = false
 	r := run(t, cfg, sk)
-	time.Sleep(200 * time.Millisecond)
+	r.waitLog(t, "mode=poll")
 	srv.append("INBOX", rawLetter("polled@example.cn", "p"), time.Now())
 	srv.waitCounts(5*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if !strings.Contains(r.logs.String(), "mode=poll") {
@@ -521,6 +541,54 @@ func TestReconnectsAfterServerRestart(t *testing.T) {
 	if !strings.Contains(r.logs.String(), "reconnecting") {
 		t.Errorf("no reconnection logged")
 	}
+	if st := r.sup.Status(); st.State != channels.StateRunning || st.Restarts < 1 {
+		t.Errorf("after the reconnection: %+v, want running after a restart", st)
+	}
+}
+
+// TestLostConnectionEndsRun: reconnecting is the supervisor's job, so Run
+// returns the error when the connection is lost (or cannot be made).
+func TestLostConnectionEndsRun(t *testing.T) {
+	srv := newServer(t)
+	store, err := blob.Open(t.TempDir(), blob.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{}, 1)
+	env := channels.Env{Name: "letters", Blobs: store, StateDir: t.TempDir(), OnUp: func() { up <- struct{}{} }}
+	ch, err := New(testConfig(srv.addr), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ch.Run(ctx, newSink(nil)) }()
+	select {
+	case <-up:
+	case err := <-done:
+		t.Fatalf("Run = %v before it was connected", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the channel did not report itself up")
+	}
+	srv.stop()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("Run = nil after the server went away, want the connection's error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the connection was lost")
+	}
+	go func() { done <- ch.Run(ctx, newSink(nil)) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "connect") {
+			t.Errorf("Run with the server down = %v, want a connect error", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("Run did not return while the server is down")
+	}
 }
 
 func TestReconnectKeepsAcksPending(t *testing.T) {
@@ -529,14 +597,15 @@ func TestReconnectKeepsAcksPending(t *testing.T) {
 	srv := newServer(t)
 	srv.append("INBOX", rawLetter("slow@example.cn", "s"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
-	run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	r := run(t, testConfig(srv.addr), sk)
+	waitSubmitted(t, sk, 1)
 	srv.stop()
 	sk.release(channels.Outcome{Records: []channels.Produced{{ID: "x"}}})
-	time.Sleep(300 * time.Millisecond)
+	// The channel noticed the connection is gone before the server is
+	// back.
+	if !testutil.Eventually(5*time.Second, func() bool { return r.sup.Status().State == channels.StateRestarting }) {
+		t.Fatalf("the lost connection was not noticed: %+v", r.sup.Status())
+	}
 	srv.start(srv.addr)
 	srv.waitCounts(10*time.Second, map[string]int{"INBOX": 0, "Done": 1})
 	if n := sk.attempts("slow@example.cn"); n != 1 {
@@ -549,10 +618,7 @@ func TestDrainMovesAckedLetters(t *testing.T) {
 	srv.append("INBOX", rawLetter("d@example.cn", "d"), time.Now())
 	sk := newSink(func(*channels.Item, int) *channels.Outcome { return nil })
 	r := run(t, testConfig(srv.addr), sk)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sk.submitted()) < 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitSubmitted(t, sk, 1)
 	r.cancel()
 	time.AfterFunc(200*time.Millisecond, func() { sk.release(channels.Outcome{Records: []channels.Produced{{ID: "x"}}}) })
 	if !r.wait(t, 5*time.Second) {
@@ -766,12 +832,16 @@ func TestMoveWithoutMoveCapability(t *testing.T) {
 	if _, err := cl.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	del, err := cl.UIDSearch(&goimap.SearchCriteria{Flag: []goimap.Flag{goimap.FlagDeleted}}, nil).Wait()
-	if err != nil {
-		t.Fatal(err)
+	// The flag follows the copy (Done counts the letter already).
+	deleted := func() int {
+		del, err := cl.UIDSearch(&goimap.SearchCriteria{Flag: []goimap.Flag{goimap.FlagDeleted}}, nil).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(del.AllUIDs())
 	}
-	if n := len(del.AllUIDs()); n != 1 {
-		t.Errorf("%d letters flagged \\Deleted in INBOX after the copy, want 1", n)
+	if !testutil.Eventually(5*time.Second, func() bool { return deleted() == 1 }) {
+		t.Errorf("%d letters flagged \\Deleted in INBOX after the copy, want 1", deleted())
 	}
 	r2.stop(t)
 	if n := len(sk2.submitted()); n != 1 {

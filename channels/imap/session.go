@@ -49,27 +49,27 @@ var errClosed = errors.New("connection closed by the server")
 
 // session connects and works until ctx is done and everything in flight is
 // moved (nil), the drain context expires (nil), or the connection fails.
-// ready reports whether the session got as far as selecting the mailbox.
-func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue chan<- *letter) (ready bool, err error) {
+func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue chan<- *letter) error {
 	s := &session{c: c, sink: sink, needSearch: true, inboxDue: true, stripClaims: c.claiming()}
 	if err := s.connect(); err != nil {
-		return false, err
+		return err
 	}
 	defer s.cl.Close()
 	if _, err := s.selectBox(c.workbox()); err != nil {
-		return false, err
+		return err
 	}
+	c.env.Up()
 	for {
 		if err := s.applyMoves(); err != nil {
-			return true, err
+			return err
 		}
 		if ctx.Err() != nil {
 			if c.outstanding() == 0 || dctx.Err() != nil {
 				s.logout()
-				return true, nil
+				return nil
 			}
 			if err := s.wait(nil, dctx.Done(), time.Second); err != nil {
-				return true, err
+				return err
 			}
 			continue
 		}
@@ -78,7 +78,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 		}
 		got, err := s.work(queue)
 		if err != nil {
-			return true, err
+			return err
 		}
 		if got {
 			c.progress(false)
@@ -87,7 +87,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 		if c.claiming() {
 			n, err := s.claim()
 			if err != nil {
-				return true, err
+				return err
 			}
 			if n > 0 {
 				continue
@@ -107,7 +107,7 @@ func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue c
 			c.progress(false)
 		}
 		if err := s.waitForWork(ctx); err != nil {
-			return true, err
+			return err
 		}
 	}
 }
@@ -269,7 +269,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 	c.mu.Lock()
 	paused := time.Now().Before(c.pauseUntil)
 	c.mu.Unlock()
-	room := cap(c.slots) - len(c.slots)
+	room := c.slots.Room()
 	if paused || room == 0 {
 		return false, nil
 	}
@@ -323,7 +323,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 		return false, nil
 	}
 	for range batch {
-		c.slots <- struct{}{}
+		c.slots.TryTake() // room was counted above, and only this goroutine takes
 	}
 	letters, err := s.fetchIsolating(batch, validity)
 	taken := map[goimap.UID]bool{}
@@ -343,7 +343,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 				}
 			}
 			c.mu.Unlock()
-			<-c.slots
+			c.slots.Done()
 		}
 	}
 	if err != nil {
@@ -409,156 +409,25 @@ var msgIDRe = regexp.MustCompile(`<([^<>\s]+)>`)
 // into the blob store. It returns the letters in UID order; messages that
 // vanished or could not be stored are left out.
 func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
-	c := s.c
-	metas := map[goimap.UID]*meta{}
-	err := s.guard(func() error {
-		cmd := s.cl.Fetch(goimap.UIDSetNum(uids...), &goimap.FetchOptions{
-			UID: true, RFC822Size: true, InternalDate: true, Envelope: true,
-			BodySection: []*goimap.FetchItemBodySection{refsSection},
-		})
-		bufs, err := cmd.Collect()
-		for _, b := range bufs {
-			if b.UID == 0 {
-				continue
-			}
-			m := &meta{size: b.RFC822Size, date: b.InternalDate}
-			if e := b.Envelope; e != nil {
-				m.messageID = e.MessageID
-				m.inReplyTo = e.InReplyTo
-				h := sha256.New()
-				fmt.Fprintf(h, "%s\x00%s\x00%d\x00", e.Subject, e.Date.UTC().Format(time.RFC3339), b.RFC822Size)
-				for _, a := range e.From {
-					fmt.Fprintf(h, "%s@%s\x00", a.Mailbox, a.Host)
-				}
-				m.digest = "envelope-sha256:" + hex.EncodeToString(h.Sum(nil))
-			}
-			for _, sub := range msgIDRe.FindAllStringSubmatch(string(b.FindBodySection(refsSection)), -1) {
-				m.refs = append(m.refs, sub[1])
-			}
-			metas[b.UID] = m
-		}
-		return err
-	})
+	metas, err := s.fetchMeta(uids)
 	if err != nil {
 		return nil, fmt.Errorf("fetch headers: %w", err)
 	}
-	var letters []*letter
-	var bodies []goimap.UID
-	for _, uid := range uids {
-		m := metas[uid]
-		switch {
-		case m == nil:
-			// Expunged meanwhile.
-		case m.size > int64(c.cfg.MaxMessageSize):
-			s.sink.Reject("too_large")
-			c.log.Warn("imap: message larger than max_message_size; dead-lettering it without download",
-				"uid", uint32(uid), "size", m.size, "max_message_size", int64(c.cfg.MaxMessageSize))
-			id := m.messageID
-			if id == "" {
-				id = m.digest
-			}
-			l := c.newLetter(uid, validity, m, id, blob.Ref{})
-			l.item.Meta[MetaRefused] = fmt.Sprintf("message of %d bytes exceeds max_message_size %d", m.size, int64(c.cfg.MaxMessageSize))
-			letters = append(letters, l)
-		default:
-			bodies = append(bodies, uid)
-		}
-	}
+	letters, bodies := s.triage(uids, metas, validity)
 	if len(bodies) == 0 {
 		return letters, nil
 	}
-	// Bodies up to inMemoryMax are read off the connection into memory and
-	// stored by a few goroutines, so that the server is not kept waiting
-	// on fsync; larger ones are streamed straight into the store.
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		refs = map[goimap.UID]blob.Ref{}
-		errs = map[goimap.UID]error{}
-		sem  = make(chan struct{}, putParallel)
-	)
-	stored := func(uid goimap.UID, ref blob.Ref, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			errs[uid] = err
-		} else if !ref.IsZero() {
-			refs[uid] = ref
-		}
-	}
-	limit := int64(c.cfg.MaxMessageSize)
-	timer := time.AfterFunc(c.cfg.CommandTimeout.D(), func() { s.timedOut.Store(true); s.cl.Close() })
-	defer timer.Stop()
-	cmd := s.cl.Fetch(goimap.UIDSetNum(bodies...), &goimap.FetchOptions{
-		UID: true, BodySection: []*goimap.FetchItemBodySection{{Peek: true}},
-	})
-	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		var uid goimap.UID
-		for item := msg.Next(); item != nil; item = msg.Next() {
-			timer.Reset(c.cfg.CommandTimeout.D())
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
-			case imapclient.FetchItemDataBodySection:
-				if uid == 0 || metas[uid] == nil {
-					continue // not asked for (the body is discarded)
-				}
-				if it.Literal == nil {
-					stored(uid, blob.Ref{}, errNoBody)
-					continue
-				}
-				lit := &progressReader{r: it.Literal, t: timer, d: c.cfg.CommandTimeout.D()}
-				if metas[uid].size > inMemoryMax {
-					ref, err := c.env.Blobs.Put(lit, limit)
-					stored(uid, ref, err)
-					continue
-				}
-				buf := bufPool.Get().(*bytes.Buffer)
-				buf.Reset()
-				if _, err := buf.ReadFrom(io.LimitReader(lit, inMemoryMax+1)); err != nil {
-					bufPool.Put(buf)
-					stored(uid, blob.Ref{}, err)
-					continue
-				}
-				if buf.Len() > inMemoryMax { // larger than RFC822.SIZE said
-					ref, err := c.env.Blobs.Put(io.MultiReader(bytes.NewReader(buf.Bytes()), lit), limit)
-					bufPool.Put(buf)
-					stored(uid, ref, err)
-					continue
-				}
-				sem <- struct{}{}
-				wg.Add(1)
-				go func(uid goimap.UID, buf *bytes.Buffer) {
-					defer wg.Done()
-					ref, err := c.env.Blobs.Put(bytes.NewReader(buf.Bytes()), limit)
-					bufPool.Put(buf)
-					<-sem
-					stored(uid, ref, err)
-				}(uid, buf)
-			}
-		}
-	}
-	err = cmd.Close()
-	wg.Wait()
-	if s.timedOut.Load() {
-		err = fmt.Errorf("no answer from the server within %s: %w", c.cfg.CommandTimeout.D(), err)
-	}
+	refs, errs, err := s.fetchBodies(bodies, metas)
 	if err != nil {
 		return nil, fmt.Errorf("fetch bodies: %w", err)
 	}
+	c := s.c
 	for uid, err := range errs {
 		if errors.Is(err, blob.ErrTooLarge) || errors.Is(err, errNoBody) {
 			// Permanent: larger than RFC822.SIZE said, or no body at all.
 			// Dead-letter it (to the failed mailbox) instead of fetching
 			// it again every retry_interval for ever.
-			m := metas[uid]
-			id := m.messageID
-			if id == "" {
-				id = m.digest
-			}
-			l := c.newLetter(uid, validity, m, id, blob.Ref{})
-			l.item.Meta[MetaRefused] = err.Error()
-			letters = append(letters, l)
+			letters = append(letters, c.refusedLetter(uid, validity, metas[uid], err.Error()))
 			continue
 		}
 		c.log.Error("imap: cannot store a message; will retry", "uid", uint32(uid), "err", err)
@@ -577,6 +446,176 @@ func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
 	}
 	slices.SortFunc(letters, func(a, b *letter) int { return int(int64(a.uid) - int64(b.uid)) })
 	return letters, nil
+}
+
+// fetchMeta reads size, date, envelope and References of each message;
+// messages expunged meanwhile are missing from the result.
+func (s *session) fetchMeta(uids []goimap.UID) (map[goimap.UID]*meta, error) {
+	metas := map[goimap.UID]*meta{}
+	err := s.guard(func() error {
+		cmd := s.cl.Fetch(goimap.UIDSetNum(uids...), &goimap.FetchOptions{
+			UID: true, RFC822Size: true, InternalDate: true, Envelope: true,
+			BodySection: []*goimap.FetchItemBodySection{refsSection},
+		})
+		bufs, err := cmd.Collect()
+		for _, b := range bufs {
+			if b.UID != 0 {
+				metas[b.UID] = newMeta(b)
+			}
+		}
+		return err
+	})
+	return metas, err
+}
+
+func newMeta(b *imapclient.FetchMessageBuffer) *meta {
+	m := &meta{size: b.RFC822Size, date: b.InternalDate}
+	if e := b.Envelope; e != nil {
+		m.messageID = e.MessageID
+		m.inReplyTo = e.InReplyTo
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\x00%s\x00%d\x00", e.Subject, e.Date.UTC().Format(time.RFC3339), b.RFC822Size)
+		for _, a := range e.From {
+			fmt.Fprintf(h, "%s@%s\x00", a.Mailbox, a.Host)
+		}
+		m.digest = "envelope-sha256:" + hex.EncodeToString(h.Sum(nil))
+	}
+	for _, sub := range msgIDRe.FindAllStringSubmatch(string(b.FindBodySection(refsSection)), -1) {
+		m.refs = append(m.refs, sub[1])
+	}
+	return m
+}
+
+// triage sorts a batch by its metadata: messages larger than
+// max_message_size become refused letters (dead-lettered without
+// download), the others are the bodies to fetch.
+func (s *session) triage(uids []goimap.UID, metas map[goimap.UID]*meta, validity uint32) (refused []*letter, bodies []goimap.UID) {
+	c := s.c
+	max := int64(c.cfg.MaxMessageSize)
+	for _, uid := range uids {
+		m := metas[uid]
+		switch {
+		case m == nil:
+			// Expunged meanwhile.
+		case m.size > max:
+			s.sink.Reject("too_large")
+			c.log.Warn("imap: message larger than max_message_size; dead-lettering it without download",
+				"uid", uint32(uid), "size", m.size, "max_message_size", max)
+			refused = append(refused, c.refusedLetter(uid, validity, m, fmt.Sprintf("message of %d bytes exceeds max_message_size %d", m.size, max)))
+		default:
+			bodies = append(bodies, uid)
+		}
+	}
+	return refused, bodies
+}
+
+// refusedLetter is a letter whose message is not (or cannot be) stored:
+// it goes to normalize without an original, saying why, and is
+// dead-lettered.
+func (c *Channel) refusedLetter(uid goimap.UID, validity uint32, m *meta, why string) *letter {
+	id := m.messageID
+	if id == "" {
+		id = m.digest
+	}
+	l := c.newLetter(uid, validity, m, id, blob.Ref{})
+	l.item.Meta[MetaRefused] = why
+	return l
+}
+
+// fetchBodies streams the bodies of uids into the blob store. It returns
+// the stored refs and the messages that could not be stored; the error is
+// the connection's. Bodies up to inMemoryMax are read off the connection
+// into memory and stored by a few goroutines, so that the server is not
+// kept waiting on fsync; larger ones are streamed straight into the store.
+func (s *session) fetchBodies(uids []goimap.UID, metas map[goimap.UID]*meta) (map[goimap.UID]blob.Ref, map[goimap.UID]error, error) {
+	c := s.c
+	st := &bodyStore{c: c, refs: map[goimap.UID]blob.Ref{}, errs: map[goimap.UID]error{}, sem: make(chan struct{}, putParallel)}
+	timer := time.AfterFunc(c.cfg.CommandTimeout.D(), func() { s.timedOut.Store(true); s.cl.Close() })
+	defer timer.Stop()
+	cmd := s.cl.Fetch(goimap.UIDSetNum(uids...), &goimap.FetchOptions{
+		UID: true, BodySection: []*goimap.FetchItemBodySection{{Peek: true}},
+	})
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		var uid goimap.UID
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			timer.Reset(c.cfg.CommandTimeout.D())
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				if uid == 0 || metas[uid] == nil {
+					continue // not asked for (the body is discarded)
+				}
+				if it.Literal == nil {
+					st.stored(uid, blob.Ref{}, errNoBody)
+					continue
+				}
+				lit := &progressReader{r: it.Literal, t: timer, d: c.cfg.CommandTimeout.D()}
+				st.put(uid, lit, metas[uid].size)
+			}
+		}
+	}
+	err := cmd.Close()
+	st.wg.Wait()
+	if s.timedOut.Load() {
+		err = fmt.Errorf("no answer from the server within %s: %w", c.cfg.CommandTimeout.D(), err)
+	}
+	return st.refs, st.errs, err
+}
+
+// bodyStore stores the bodies of one fetch.
+type bodyStore struct {
+	c    *Channel
+	mu   sync.Mutex
+	wg   sync.WaitGroup
+	refs map[goimap.UID]blob.Ref
+	errs map[goimap.UID]error
+	sem  chan struct{}
+}
+
+func (b *bodyStore) stored(uid goimap.UID, ref blob.Ref, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		b.errs[uid] = err
+	} else if !ref.IsZero() {
+		b.refs[uid] = ref
+	}
+}
+
+// put stores one literal, announced as size bytes: read into memory and
+// stored in the background when small, streamed otherwise. The literal is
+// consumed before put returns.
+func (b *bodyStore) put(uid goimap.UID, lit io.Reader, size int64) {
+	limit := int64(b.c.cfg.MaxMessageSize)
+	blobs := b.c.env.Blobs
+	if size > inMemoryMax {
+		ref, err := blobs.Put(lit, limit)
+		b.stored(uid, ref, err)
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(lit, inMemoryMax+1)); err != nil {
+		bufPool.Put(buf)
+		b.stored(uid, blob.Ref{}, err)
+		return
+	}
+	if buf.Len() > inMemoryMax { // larger than RFC822.SIZE said
+		ref, err := blobs.Put(io.MultiReader(bytes.NewReader(buf.Bytes()), lit), limit)
+		bufPool.Put(buf)
+		b.stored(uid, ref, err)
+		return
+	}
+	b.sem <- struct{}{}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		ref, err := blobs.Put(bytes.NewReader(buf.Bytes()), limit)
+		bufPool.Put(buf)
+		<-b.sem
+		b.stored(uid, ref, err)
+	}()
 }
 
 // errNoBody: the server answered a body fetch without the body.
@@ -787,7 +826,7 @@ func (c *Channel) claimKeyword() goimap.Flag {
 // processing mailbox (processing_mailbox set). It returns how many.
 func (s *session) claim() (int, error) {
 	c := s.c
-	room := min(cap(c.slots)-len(c.slots), c.cfg.BatchSize)
+	room := min(c.slots.Room(), c.cfg.BatchSize)
 	if room == 0 || !(s.inboxDue || s.inboxMore) {
 		return 0, nil
 	}

@@ -66,10 +66,10 @@ type Channel struct {
 	authLogMu  sync.Mutex
 	authLogged map[string]time.Time
 
-	mu       sync.Mutex
-	addr     net.Addr
-	ready    chan struct{}
-	inflight sync.WaitGroup
+	mu    sync.Mutex
+	ln    net.Listener // bound, not yet served
+	addr  net.Addr
+	ready chan struct{}
 }
 
 // New builds the channel; it listens when Run is called.
@@ -113,11 +113,15 @@ func (c *Channel) Addr(ctx context.Context) (net.Addr, error) {
 	}
 }
 
-// Run serves until ctx is done, then stops taking requests and waits (up to
-// the drain timeout) for requests whose records are in flight.
-func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
-	c.sink = sink
-	ln, err := net.Listen("tcp", c.cfg.Listen)
+// Bind implements channels.Binder: it opens the listener, so that an
+// address that cannot be bound fails the start or the reload.
+func (c *Channel) Bind() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ln != nil {
+		return nil
+	}
+	ln, err := c.env.Listen(c.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("web: listen: %w", err)
 	}
@@ -130,17 +134,43 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		// HTTP/1.1 only: the guard follows its framing.
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
 	}
-	ln = c.guardListener(ln)
-	c.mu.Lock()
-	c.addr = ln.Addr()
-	c.mu.Unlock()
+	c.ln, c.addr = c.guardListener(ln), ln.Addr()
 	select {
 	case <-c.ready:
 	default:
 		close(c.ready)
 	}
+	return nil
+}
+
+// Close implements channels.Binder: it closes a listener Run did not take.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	ln := c.ln
+	c.ln = nil
+	c.mu.Unlock()
+	if ln == nil {
+		return nil
+	}
+	return ln.Close()
+}
+
+// Run serves until ctx is done, then stops taking requests and waits (up to
+// the drain timeout) for requests whose records are in flight. It serves
+// on the listener Bind opened (or binds itself, when restarted).
+func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
+	c.sink = sink
+	if err := c.Bind(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ln := c.ln
+	c.ln = nil // Run's now
+	c.mu.Unlock()
+	defer ln.Close()
 	mux := http.NewServeMux()
 	mux.Handle(c.cfg.Path, c.guard(c))
+	var conns connTracker
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -148,6 +178,7 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
 		ConnContext: withConn,
+		ConnState:   conns.track,
 	}
 	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
 	if c.cfg.AuthToken == "" && !loopback(c.cfg.Listen) {
@@ -167,13 +198,21 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 			k, b, ev := c.idem.stats()
 			c.log.Info("web: idempotency replies kept", "keys", k, "bytes", b, "evicted_total", ev)
 		case <-ctx.Done():
-			drain := c.env.DrainTimeout
-			if drain <= 0 {
-				drain = 30 * time.Second
-			}
-			dctx, cancel := context.WithTimeout(context.Background(), drain)
+			dctx, cancel := c.env.DrainContext(ctx)
 			defer cancel()
-			err := srv.Shutdown(dctx) // waits for handlers, which wait for their acks
+			// Take no new connection (a reloaded channel's successor
+			// takes them from the shared socket), answer the ones taken
+			// (closing them after), then shut down. Shutdown alone would
+			// drop a connection whose first request arrives after it
+			// began.
+			srv.SetKeepAlivesEnabled(false)
+			ln.Close()
+			err := conns.wait(dctx)
+			if err == nil {
+				err = srv.Shutdown(dctx) // waits for handlers, which wait for their acks
+			} else {
+				srv.Shutdown(dctx)
+			}
 			if err != nil {
 				c.log.Warn("web channel: drain deadline passed with requests in flight", "err", err)
 			}
@@ -182,12 +221,46 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	}
 }
 
-// Drain implements channels.Drainer.
-func (c *Channel) Drain(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { c.inflight.Wait(); close(done) }()
+// connTracker counts the server's connections that are new (accepted, no
+// request read yet) or active (a request in progress).
+type connTracker struct {
+	mu   sync.Mutex
+	busy map[net.Conn]bool
+	zero chan struct{} // closed when busy becomes empty
+}
+
+func (t *connTracker) track(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.busy == nil {
+		t.busy = map[net.Conn]bool{}
+	}
+	switch st {
+	case http.StateNew, http.StateActive:
+		t.busy[c] = true
+	default:
+		delete(t.busy, c)
+	}
+	if len(t.busy) == 0 && t.zero != nil {
+		close(t.zero)
+		t.zero = nil
+	}
+}
+
+// wait waits until no connection is new or active, or ctx is done.
+func (t *connTracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if len(t.busy) == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.zero == nil {
+		t.zero = make(chan struct{})
+	}
+	z := t.zero
+	t.mu.Unlock()
 	select {
-	case <-done:
+	case <-z:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -223,47 +296,87 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// ServeHTTP handles one submission.
+// ServeHTTP handles one submission: admit the request, read its body,
+// make the item, claim its Idempotency-Key, hand it to the pipeline and
+// answer with the outcome.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	received := time.Now()
-	if r.URL.Path != c.cfg.Path {
-		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+	key, ok := c.admit(w, r, received)
+	if !ok {
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use POST"})
-		return
-	}
-	if c.limit != nil && !c.limit.allow(c.clientKey(r), received) {
-		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
-		return
-	}
-	key := r.Header.Get("Idempotency-Key")
-	if key != "" && !validKey(key) {
-		c.fail(w, http.StatusBadRequest, "bad_request", "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-		return
-	}
-	// A retry of an answered request gets its stored reply even while
-	// Kafka is down; anything else is refused before the body is read.
-	if !c.sink.Healthy() && (key == "" || !c.idem.answered(key)) {
-		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
-		return
-	}
-
 	in, status, field, err := c.read(r)
 	if in != nil {
 		defer in.discard() // a rejected or failed request leaves nothing behind
 	}
 	if err != nil {
-		reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 503: "unavailable"}[status]
-		if reason == "" {
-			reason = "error"
-		}
-		c.fail(w, status, reason, field, "%v", err)
+		c.refuseInput(w, status, field, err)
 		return
 	}
+	item, key := c.newItem(r, in, key, received)
+	var fp string
+	if key != "" {
+		fp = in.fingerprint()
+		release, answered := c.claimKey(w, r, key, fp)
+		if answered {
+			return
+		}
+		defer release()
+	}
+	o, ok := c.deliver(w, r, item)
+	if !ok {
+		return
+	}
+	c.answer(w, r, item, o, key, fp, received)
+}
 
+// admit checks everything that is decided before the body is read (the
+// guard has checked the framing, the origin and the bearer token): path,
+// method, rate limit, the Idempotency-Key's form and whether
+// the pipeline can take petitions. It returns the Idempotency-Key, or false
+// when it answered the request.
+func (c *Channel) admit(w http.ResponseWriter, r *http.Request, received time.Time) (string, bool) {
+	if r.URL.Path != c.cfg.Path {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+		return "", false
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use POST"})
+		return "", false
+	}
+	if c.limit != nil && !c.limit.allow(c.clientKey(r), received) {
+		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
+		return "", false
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !validKey(key) {
+		c.fail(w, http.StatusBadRequest, "bad_request", "Idempotency-Key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+		return "", false
+	}
+	// A retry of an answered request gets its stored reply even while
+	// Kafka is down; anything else is refused before the body is read.
+	if !c.sink.Healthy() && (key == "" || !c.idem.answered(key)) {
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+		return "", false
+	}
+	return key, true
+}
+
+// refuseInput answers a body that could not be read, with the status read
+// chose.
+func (c *Channel) refuseInput(w http.ResponseWriter, status int, field string, err error) {
+	reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 503: "unavailable"}[status]
+	if reason == "" {
+		reason = "error"
+	}
+	c.fail(w, status, reason, field, "%v", err)
+}
+
+// newItem makes the item of a submission. Its source id is the
+// Idempotency-Key, or the partner's own message id (mapped source_id),
+// or a fresh one; the key returned is the one replies are remembered by.
+func (c *Channel) newItem(r *http.Request, in *input, key string, received time.Time) (*channels.Item, string) {
 	item := &channels.Item{
 		Kind:          channels.KindFields,
 		ReceivedAt:    received,
@@ -295,42 +408,56 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			key = "mapped:" + m.SourceID
 		}
 	}
-	var fp string
 	if key != "" {
-		fp = in.fingerprint()
 		item.SourceID = "idempotency-key:" + key
 		item.SourceRef = "http " + c.cfg.Path + " Idempotency-Key"
-		prev, release, err := c.idem.begin(r.Context(), key, fp)
-		switch {
-		case errors.Is(err, errKeyConflict):
-			c.fail(w, http.StatusUnprocessableEntity, "idempotency_conflict", "Idempotency-Key", "this Idempotency-Key was used for a different petition")
-			return
-		case err != nil:
-			c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
-			return
-		case prev != nil:
-			w.Header().Set("Idempotent-Replayed", "true")
-			c.audit(r, prev.Status, prev.Body, true)
-			writeJSON(w, prev.Status, prev.Body)
-			return
-		}
-		defer release()
 	} else {
 		item.SourceID = "request:" + uuid.NewString()
 		item.SourceRef = "http " + c.cfg.Path
 	}
+	return item, key
+}
 
+// claimKey makes this request the one in progress for key (a concurrent
+// one with the same key waits for it). It answers the request itself
+// (true) when the key was answered before — with the stored reply — or
+// used for different content, or cannot be claimed; else release must be
+// called when the request is done.
+func (c *Channel) claimKey(w http.ResponseWriter, r *http.Request, key, fp string) (release func(), answered bool) {
+	prev, release, err := c.idem.begin(r.Context(), key, fp)
+	switch {
+	case errors.Is(err, errKeyConflict):
+		c.fail(w, http.StatusUnprocessableEntity, "idempotency_conflict", "Idempotency-Key", "this Idempotency-Key was used for a different petition")
+		return nil, true
+	case err != nil:
+		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
+		return nil, true
+	case prev != nil:
+		w.Header().Set("Idempotent-Replayed", "true")
+		c.audit(r, prev.Status, prev.Body, true)
+		writeJSON(w, prev.Status, prev.Body)
+		return nil, true
+	}
+	return release, false
+}
+
+// deliver hands the item to the pipeline and waits for its outcome. It
+// answers 503 itself (false) when the pipeline does not take the item.
+func (c *Channel) deliver(w http.ResponseWriter, r *http.Request, item *channels.Item) (channels.Outcome, bool) {
 	done := make(chan channels.Outcome, 1)
 	item.Ack = func(o channels.Outcome) { done <- o }
-	c.inflight.Add(1)
-	defer c.inflight.Done()
 	if err := c.sink.TrySubmit(r.Context(), item, c.cfg.QueueWait.D()); err != nil {
 		c.fail(w, http.StatusServiceUnavailable, "unavailable", "", "petitions cannot be accepted right now; retry later")
-		return
+		return channels.Outcome{}, false
 	}
 	// From here the record may be delivered: wait for the outcome, however
 	// long Kafka takes, even if the client has gone.
-	o := <-done
+	return <-done, true
+}
+
+// answer replies with the outcome, and remembers the reply for the
+// Idempotency-Key.
+func (c *Channel) answer(w http.ResponseWriter, r *http.Request, item *channels.Item, o channels.Outcome, key, fp string, received time.Time) {
 	switch {
 	case o.Err != nil:
 		c.log.Warn("web: petition not acknowledged by Kafka", "err", o.Err)
@@ -339,27 +466,25 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, http.StatusUnprocessableEntity, "invalid", o.Invalid.Field, "%s", o.Invalid.Reason)
 	case len(o.Records) > 0:
 		p := o.Records[0]
-		body := reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)}
-		if key != "" {
-			if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), http.StatusCreated, body); err != nil {
-				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
-			}
-		}
-		c.audit(r, http.StatusCreated, body, false)
-		writeJSON(w, http.StatusCreated, body)
+		c.reply(w, r, key, fp, http.StatusCreated, reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)})
 	default: // dead-lettered: delivered for review, but not as a petition record
 		// The citizen gets a receipt either way: the dead letter carries
 		// the id the petition will have.
 		id := petition.ID(c.env.Name, item.SourceID)
-		body := reply{ID: id, TrackingNo: petition.TrackingNo(id), Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)}
-		if key != "" {
-			if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), http.StatusAccepted, body); err != nil {
-				c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
-			}
-		}
-		c.audit(r, http.StatusAccepted, body, false)
-		writeJSON(w, http.StatusAccepted, body)
+		c.reply(w, r, key, fp, http.StatusAccepted, reply{ID: id, TrackingNo: petition.TrackingNo(id), Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)})
 	}
+}
+
+// reply answers an accepted submission (201, or 202 held for review),
+// remembers the reply for the Idempotency-Key and writes the audit line.
+func (c *Channel) reply(w http.ResponseWriter, r *http.Request, key, fp string, status int, body reply) {
+	if key != "" {
+		if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), status, body); err != nil {
+			c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
+		}
+	}
+	c.audit(r, status, body, false)
+	writeJSON(w, status, body)
 }
 
 func validKey(k string) bool {
@@ -706,5 +831,5 @@ func clientIP(r *http.Request, trusted []string) string {
 
 var (
 	_ channels.Channel = (*Channel)(nil)
-	_ channels.Drainer = (*Channel)(nil)
+	_ channels.Binder  = (*Channel)(nil)
 )

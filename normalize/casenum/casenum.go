@@ -26,7 +26,7 @@
 //     characters under the rules; 民诉前调 is seen in practice.
 //   - The serial restarts per court, type and year.
 //
-// Written in the wild (DESIGN §6), all of which Find and Parse accept: the
+// Written in the wild (docs/domain.md), all of which Find and Parse accept: the
 // brackets （） () 〔〕 【】 [] 〖〗, spaces anywhere, 第 before the serial,
 // full-width digits, a suffix such as 号之一, several serials sharing one
 // prefix ((2021)粤0111民初30063、30062、30064号 is three cases), and the
@@ -50,7 +50,8 @@ import (
 )
 
 // Case is one parsed case number. The JSON names number, year, court_code,
-// type_code and seq are those of the petition record's cases (DESIGN §3).
+// type_code and seq are those of the petition record's cases
+// (docs/record.md).
 type Case struct {
 	// Number is the canonical form: full-width brackets, ASCII digits, no
 	// spaces and no 第, e.g. （2021）赣01民初123号. Old-style numbers keep

@@ -57,7 +57,7 @@ var highCourts = map[string]string{
 // courtNames names intermediate and basic courts by court code. Court
 // codes were assigned from the administrative division codes (GB/T 2260)
 // in force when the rules took effect on 1 January 2016 and do not follow
-// later changes of administrative regions (DESIGN §6), so a code names the
+// later changes of administrative regions (docs/domain.md), so a code names the
 // court that took over the old district. Codes whose current court this
 // table is not sure of are left out and reported valid but unnamed.
 var courtNames = map[string]string{

@@ -3,7 +3,7 @@
 //
 // The categories are the functions of the 12368 litigation service
 // hotline of the people's courts and the lanes of the public opinion
-// centre (DESIGN §6): 诉讼咨询 consultation, 案件查询 case_query, 联系法官
+// centre (docs/domain.md, "Categories"): 诉讼咨询 consultation, 案件查询 case_query, 联系法官
 // contact_judge, 投诉举报 complaint, 意见建议 suggestion, and the centre's
 // own lanes 有案不立/立案难 filing_refusal (followed daily) and 执行难
 // enforcement; everything else is other.
@@ -66,7 +66,8 @@ const (
 
 var categories = []string{Consultation, CaseQuery, ContactJudge, Complaint, Suggestion, FilingRefusal, Enforcement, Other}
 
-// Categories lists every category in the order of DESIGN §3.
+// Categories lists every category in the order of the petition record
+// contract (docs/record.md).
 func Categories() []string { return slices.Clone(categories) }
 
 // Priorities.
@@ -85,41 +86,41 @@ const (
 // is plain data for the strict YAML decoder.
 type Config struct {
 	// Rules are the operator's rules, evaluated before the defaults.
-	Rules []Rule `yaml:"rules" json:"rules,omitempty"`
+	Rules []Rule `yaml:"rules" json:"rules,omitempty" desc:"the operator's classification rules, evaluated before the shipped defaults (normalize/classify/defaults.yaml)"`
 	// Defaults tells whether the shipped default rules run after Rules;
 	// absent means true.
-	Defaults *bool `yaml:"defaults" json:"defaults,omitempty"`
+	Defaults *bool `yaml:"defaults" json:"defaults,omitempty" desc:"run the shipped default rules after rules (default true)"`
 }
 
 // Rule is one classification rule; see the package documentation.
 type Rule struct {
 	// Name identifies the rule in Result.Matched and in errors; required
 	// and unique. An operator rule named like a default rule replaces it.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name" desc:"names the rule in errors and in the result; required and unique. A rule named like a default rule replaces it"`
 	// Disabled removes the rule (and a default rule of the same name).
-	Disabled bool `yaml:"disabled" json:"disabled,omitempty"`
+	Disabled bool `yaml:"disabled" json:"disabled,omitempty" desc:"drop this rule (and a default rule of the same name)"`
 	// Category is set when the rule is the first matching one with a
 	// category; empty for rules that only add labels or priority.
-	Category string `yaml:"category" json:"category,omitempty"`
+	Category string `yaml:"category" json:"category,omitempty" desc:"category set when this is the first matching rule with a category; empty for rules that only add labels or priority" enum:"consultation,case_query,contact_judge,complaint,suggestion,filing_refusal,enforcement,other"`
 	// Labels are added to the result when the rule matches.
-	Labels []string `yaml:"labels" json:"labels,omitempty"`
+	Labels []string `yaml:"labels" json:"labels,omitempty" desc:"labels added to the petition when the rule matches"`
 	// Priority "high" makes the result high; "" or "normal" leave it.
-	Priority string `yaml:"priority" json:"priority,omitempty"`
+	Priority string `yaml:"priority" json:"priority,omitempty" desc:"high makes the petition high priority; normal or empty leave it" enum:"normal,high"`
 	// Keywords: at least one must occur.
-	Keywords []string `yaml:"keywords" json:"keywords,omitempty"`
+	Keywords []string `yaml:"keywords" json:"keywords,omitempty" desc:"phrases of which at least one must occur (matched with width folded, ASCII lower-cased, white space removed)"`
 	// AllKeywords: each must occur.
-	AllKeywords []string `yaml:"all_keywords" json:"all_keywords,omitempty"`
+	AllKeywords []string `yaml:"all_keywords" json:"all_keywords,omitempty" desc:"phrases that must all occur"`
 	// Ignore lists phrases inside which Keywords and AllKeywords do not
 	// count.
-	Ignore []string `yaml:"ignore" json:"ignore,omitempty"`
+	Ignore []string `yaml:"ignore" json:"ignore,omitempty" desc:"phrases inside which keywords and all_keywords do not count, e.g. keyword 建议 with ignore 法官建议"`
 	// Regex must match (RE2 syntax, on the text as given).
-	Regex string `yaml:"regex" json:"regex,omitempty"`
+	Regex string `yaml:"regex" json:"regex,omitempty" desc:"RE2 regular expression that must match the text as given"`
 	// Fields limits the rule to "subject" and/or "content"; default both.
-	Fields []string `yaml:"fields" json:"fields,omitempty"`
+	Fields []string `yaml:"fields" json:"fields,omitempty" desc:"which texts the rule looks at; default both" enum:"subject,content"`
 	// When is an expr-lang boolean expression over subject, content and
 	// the Input's Fields (channel_type, has_case, case_kinds, …); names
 	// that an input lacks are nil.
-	When string `yaml:"when" json:"when,omitempty"`
+	When string `yaml:"when" json:"when,omitempty" desc:"expr-lang expression that must be true, over subject, content, channel, channel_type, has_case, case_kinds, has_id_number, has_phone"`
 }
 
 // Input is what a petition offers to classification.

@@ -95,17 +95,8 @@ func scanGroups(s string, i int) ([]group, int) {
 	hyphen := false
 	for {
 		g := group{lead: lead, start: i, plus: plus, hyphen: hyphen}
-		var b []byte
-		for i < len(s) {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			f := text.FoldRune(r)
-			if !isDigit(f) {
-				break
-			}
-			b = append(b, byte(f))
-			i += size
-		}
-		g.end, g.digits = i, string(b)
+		g.digits, i = digitsAt(s, i)
+		g.end = i
 		groups = append(groups, g)
 		// separators
 		j, seps := i, 0
@@ -293,23 +284,14 @@ func parseExt(s string) (digits string, n int) {
 		}
 		i += size
 	}
-	var b []byte
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		f := text.FoldRune(r)
-		if !isDigit(f) {
-			break
-		}
-		b = append(b, byte(f))
-		i += size
-	}
+	b, i := digitsAt(s, i)
 	if len(b) == 0 || len(b) > 6 {
 		return "", 0
 	}
 	if r, _ := utf8.DecodeRuneInString(s[i:]); strings.ContainsRune(units, r) {
 		return "", 0
 	}
-	return string(b), i
+	return b, i
 }
 
 // prefixRunes returns the first n runes of s.
@@ -323,3 +305,19 @@ func prefixRunes(s string, n int) string {
 }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// digitsAt reads the run of digits (ASCII or full-width) at s[i:] and
+// returns them as ASCII and the index after them.
+func digitsAt(s string, i int) (string, int) {
+	var b []byte
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		f := text.FoldRune(r)
+		if !isDigit(f) {
+			break
+		}
+		b = append(b, byte(f))
+		i += size
+	}
+	return string(b), i
+}

@@ -2,7 +2,7 @@
 // petition record, and masks personal data for places where a value may be
 // shown but not disclosed (logs, metrics labels, operator screens).
 //
-// Two different normalisations are applied, following DESIGN §6 ("Text"):
+// Two different normalisations are applied, following docs/domain.md ("Text"):
 //
 //   - Prose (subject, content, names, addresses) is kept in the petitioner's
 //     own characters: it is only made valid UTF-8, stripped of control
@@ -18,8 +18,8 @@
 //     NFKC does not map 〔〕 or 【】, and the parsers that need them handle
 //     them themselves.
 //
-// The original bytes are always kept in the blob store (DESIGN §2), so
-// cleaning may drop what carries no meaning.
+// The original bytes are always kept in the blob store (docs/delivery.md,
+// "Originals are evidence"), so cleaning may drop what carries no meaning.
 //
 // The package has no dependencies inside petitiond and no state; every
 // function is safe for concurrent use.

@@ -96,7 +96,7 @@ func TestAdminTLSAndToken(t *testing.T) {
 	if r, err := http.Get("http://" + e.adminAddr + "/healthz"); err == nil && r.StatusCode == 200 {
 		t.Errorf("plain HTTP answered on the TLS admin listener")
 	}
-	if strings.Contains(e.logs.String(), token) {
+	if strings.Contains(e.logs(), token) {
 		t.Errorf("the admin token appears in the logs")
 	}
 }
@@ -113,7 +113,7 @@ func TestSecurityWarningsAtStart(t *testing.T) {
 		"listen: \""+e.webAddr+"\"", "listen: \"0.0.0.0:"+webPort+"\"")
 	e.start()
 	e.waitLog("SECURITY: web channel listens beyond loopback", 5*time.Second)
-	logs := e.logs.String()
+	logs := e.logs()
 	for _, w := range []string{
 		"SECURITY: the admin listener is reachable beyond loopback without admin.auth_token",
 		"SECURITY: admin.pprof is on and the admin listener is reachable beyond loopback",
@@ -126,7 +126,7 @@ func TestSecurityWarningsAtStart(t *testing.T) {
 	// Loopback-only listeners are not warned about.
 	q := newEnv(t, broker(t), "")
 	q.start()
-	if strings.Contains(q.logs.String(), "SECURITY:") {
-		t.Errorf("warnings for loopback listeners:\n%s", q.logs)
+	if strings.Contains(q.logs(), "SECURITY:") {
+		t.Errorf("warnings for loopback listeners:\n%s", q.logs())
 	}
 }

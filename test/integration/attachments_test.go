@@ -96,7 +96,7 @@ func TestWebAttachmentPolicy(t *testing.T) {
 // moment after they are written).
 func (e *env) waitLog(s string, within time.Duration) bool {
 	deadline := time.Now().Add(within)
-	for !strings.Contains(e.logs.String(), s) {
+	for !strings.Contains(e.logs(), s) {
 		if time.Now().After(deadline) {
 			return false
 		}

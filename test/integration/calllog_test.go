@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/petition"
 )
@@ -52,27 +52,25 @@ func sourceID(r record) string {
 // (or the deadline passes) and returns all records.
 func waitForCalls(t *testing.T, e *env, want []string, within time.Duration) []record {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		recs := consumeAll(t, e.brokers, e.topic)
+	var recs []record
+	missing := len(want)
+	if !testutil.Eventually(within, func() bool {
+		recs = consumeAll(t, e.brokers, e.topic)
 		have := map[string]bool{}
 		for _, r := range recs {
 			have[sourceID(r)] = true
 		}
-		missing := 0
+		missing = 0
 		for _, id := range want {
 			if !have[id] {
 				missing++
 			}
 		}
-		if missing == 0 {
-			return recs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d calls missing from Kafka after %v\n%s", missing, len(want), within, e.logs)
-		}
-		time.Sleep(500 * time.Millisecond)
+		return missing == 0
+	}) {
+		t.Fatalf("%d of %d calls missing from Kafka after %v\n%s", missing, len(want), within, e.logs())
 	}
+	return recs
 }
 
 // checkCalls checks one record per call (exactly one unless dupsOK), with
@@ -238,11 +236,10 @@ func TestCalllogKillAndRestart(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for len(consume(t, e.brokers, e.topic, 300, 2*time.Second)) < 300 {
 		if time.Now().After(deadline) {
-			t.Fatalf("nothing produced\n%s", e.logs)
+			t.Fatalf("nothing produced\n%s", e.logs())
 		}
 	}
-	e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
+	e.kill()
 	before := len(consumeAll(t, e.brokers, e.topic))
 	t.Logf("killed with %d of 4000 records in Kafka", before)
 	write(4000, 5000) // the switch goes on writing
@@ -338,17 +335,15 @@ func TestCalllogGB18030Export(t *testing.T) {
 
 func waitListening(t *testing.T, addr string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
+	var err error
+	if !testutil.Eventually(within, func() bool {
+		var c net.Conn
+		if c, err = net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	}) {
+		t.Fatalf("nothing listens on %s: %v", addr, err)
 	}
 }
 
@@ -363,15 +358,8 @@ func gb18030(t *testing.T, s string) string {
 
 func waitFile(t *testing.T, path string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not appear", path)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Eventually(within, func() bool { _, err := os.Stat(path); return err == nil }) {
+		t.Fatalf("%s did not appear", path)
 	}
 }
 

@@ -6,9 +6,7 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,16 +15,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
 var binary string
@@ -36,11 +31,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "petitiond")
-	build := exec.Command("go", "build", "-o", binary, "github.com/court12368/petitiond/cmd/petitiond")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building petitiond:", err)
+	if binary, err = testutil.BuildDaemon(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -70,15 +62,7 @@ func broker(t *testing.T) string {
 	return addr
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t *testing.T) string { return testutil.FreeAddr() }
 
 func randomSuffix() string {
 	b := make([]byte, 4)
@@ -96,27 +80,7 @@ type env struct {
 	webAddr   string
 	adminAddr string
 	cfgFile   string
-	cmd       *exec.Cmd
-	logs      *logBuffer
-	exited    chan error
-}
-
-type logBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines chan string
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	d         *testutil.Daemon
 }
 
 // newEnv prepares a config; extra is appended under channels: (YAML list
@@ -166,61 +130,33 @@ log: {level: debug}
 // start runs the daemon and waits until its web channel listens.
 func (e *env) start() {
 	e.t.Helper()
-	e.logs = &logBuffer{}
-	cmd := exec.Command(binary, "run", "-c", e.cfgFile)
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	cmd.Stdout = pw
-	if err := cmd.Start(); err != nil {
+	d, err := testutil.StartDaemon(binary, e.cfgFile, nil)
+	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.cmd = cmd
-	e.exited = make(chan error, 1)
-	go func() { err := cmd.Wait(); pw.Close(); e.exited <- err }()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Text()
-			e.logs.Write([]byte(line + "\n"))
-			if !signalled && strings.Contains(line, "web channel listening") {
-				signalled = true
-				close(ready)
+	first := e.d == nil
+	e.d = d
+	if first {
+		e.t.Cleanup(func() {
+			e.d.Kill()
+			if e.t.Failed() {
+				e.t.Logf("petitiond logs:\n%s", e.d.Logs())
 			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case <-ready:
-	case err := <-e.exited:
-		e.t.Fatalf("petitiond exited at start: %v\n%s", err, e.logs)
-	case <-time.After(60 * time.Second):
-		e.t.Fatalf("petitiond did not start listening\n%s", e.logs)
+		})
 	}
-	e.t.Cleanup(func() {
-		if e.cmd.ProcessState == nil {
-			e.cmd.Process.Kill()
-			<-e.exited
-		}
-		if e.t.Failed() {
-			e.t.Logf("petitiond logs:\n%s", e.logs)
-		}
-	})
+	if err := d.WaitLog("web channel listening", 60*time.Second); err != nil {
+		e.t.Fatalf("%v\n%s", err, d.Logs())
+	}
 }
 
 // stop sends SIGTERM and returns the exit error.
-func (e *env) stop() error {
-	e.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-e.exited:
-		return err
-	case <-time.After(60 * time.Second):
-		e.cmd.Process.Kill()
-		return fmt.Errorf("petitiond did not exit within 60s of SIGTERM")
-	}
-}
+func (e *env) stop() error { return e.d.Stop(60 * time.Second) }
+
+// kill kills the daemon (a simulated crash).
+func (e *env) kill() { e.d.Kill() }
+
+// logs returns the running (or last) daemon's log.
+func (e *env) logs() string { return e.d.Logs() }
 
 type reply struct {
 	Status     int    `json:"-"`
@@ -277,57 +213,32 @@ type record struct {
 // deadline passed (then it returns what it has).
 func consume(t *testing.T, brokers []string, topic string, want int, within time.Duration) []record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	recs, err := testutil.ReadTopic(brokers, topic, want, within)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	var out []record
-	for len(out) < want && ctx.Err() == nil {
-		fs := cl.PollFetches(ctx)
-		fs.EachRecord(func(r *kgo.Record) {
-			rec := record{Key: string(r.Key), Raw: r.Value, Headers: map[string]string{}}
-			json.Unmarshal(r.Value, &rec.Value)
-			for _, h := range r.Headers {
-				rec.Headers[h.Key] = string(h.Value)
-			}
-			out = append(out, rec)
-		})
-	}
-	return out
+	return records(recs)
 }
 
 // consumeAll reads everything in topic up to its current end.
 func consumeAll(t *testing.T, brokers []string, topic string) []record {
 	t.Helper()
-	// Produce a marker? No: read until a poll returns nothing for a while
-	// after the end offsets were reached.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	recs, err := testutil.ReadAll(brokers, topic, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	total := endOffsets(t, cl, topic)
-	return consume(t, brokers, topic, int(total), 30*time.Second)
+	return records(recs)
 }
 
-func endOffsets(t *testing.T, cl *kgo.Client, topic string) int64 {
-	t.Helper()
-	adm := kadm.NewClient(cl)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	var total int64
-	offs.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			total += o.Offset
+func records(recs []*kgo.Record) []record {
+	out := make([]record, 0, len(recs))
+	for _, r := range recs {
+		rec := record{Key: string(r.Key), Raw: r.Value, Headers: map[string]string{}}
+		json.Unmarshal(r.Value, &rec.Value)
+		for _, h := range r.Headers {
+			rec.Headers[h.Key] = string(h.Value)
 		}
-	})
-	return total
+		out = append(out, rec)
+	}
+	return out
 }

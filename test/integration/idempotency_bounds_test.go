@@ -73,7 +73,7 @@ func TestIdempotencyStoreBounded(t *testing.T) {
 	}
 	firstKey := "flood-first-" + randomSuffix()
 	first := post("10.6.6.6", firstKey)
-	rss0 := rssKiB(e.cmd.Process.Pid)
+	rss0 := rssKiB(e.d.Cmd.Process.Pid)
 	// The flood: random keys from one client.
 	const n = 4000
 	var wg sync.WaitGroup
@@ -100,7 +100,7 @@ func TestIdempotencyStoreBounded(t *testing.T) {
 	failed.Range(func(k, v any) bool { t.Errorf("flood key %v: %v", k, v); return false })
 	files, size := dirBytes(state)
 	t.Logf("%d random keys in %v: %d reply files, %d KiB on disk, RSS %d → %d KiB",
-		n, took.Round(time.Millisecond), files, size>>10, rss0, rssKiB(e.cmd.Process.Pid))
+		n, took.Round(time.Millisecond), files, size>>10, rss0, rssKiB(e.d.Cmd.Process.Pid))
 	if files > 1500 || size > 16<<20 {
 		t.Errorf("%d reply files, %d bytes: over the bounds (1500 keys, 16 MiB)", files, size)
 	}

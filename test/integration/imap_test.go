@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/traditionalchinese"
 
+	"github.com/court12368/petitiond/internal/testutil"
 	tu "github.com/court12368/petitiond/internal/testutil"
 	"github.com/court12368/petitiond/petition"
 )
@@ -163,21 +163,16 @@ func (m *mailboxes) count(box string) int {
 // waitCounts waits until every mailbox holds the wanted number of messages.
 func (m *mailboxes) waitCounts(within time.Duration, want map[string]int) {
 	m.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := map[string]int{}
+	got := map[string]int{}
+	if !testutil.Eventually(within, func() bool {
 		ok := true
 		for b, n := range want {
 			got[b] = m.count(b)
 			ok = ok && got[b] == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("mailbox counts %v, want %v", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return ok
+	}) {
+		m.t.Fatalf("mailbox counts %v, want %v", got, want)
 	}
 }
 
@@ -514,7 +509,7 @@ func TestImapLettersReachKafka(t *testing.T) {
 		t.Errorf("stop: %v", err)
 	}
 	for _, s := range []string{"王堃", "wangkun@", "拆迁", "执行款"} {
-		if strings.Contains(e.logs.String(), s) {
+		if strings.Contains(e.logs(), s) {
 			t.Errorf("logs contain petition data %q", s)
 		}
 	}
@@ -585,15 +580,10 @@ func TestImapKillAndRestart(t *testing.T) {
 	const name = "letters-kill"
 	e := newEnv(t, kafka, m.channelYAML(name, "batch_size: 10", "max_in_flight: 20", "workers: 1"))
 	e.start()
-	deadline := time.Now().Add(60 * time.Second)
-	for m.count(m.done) < 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing moved to done\n%s", e.logs)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(60*time.Second, func() bool { return m.count(m.done) >= 20 }) {
+		t.Fatalf("nothing moved to done\n%s", e.logs())
 	}
-	e.cmd.Process.Signal(syscall.SIGKILL)
-	<-e.exited
+	e.kill()
 	done := m.count(m.done)
 	t.Logf("killed with %d of %d letters moved to done", done, n)
 	if done == n {
@@ -666,12 +656,8 @@ func TestImapServerRestart(t *testing.T) {
 	for _, raw := range raws[6:] {
 		m.appendMsg(m.inbox, raw, time.Now())
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for m.count(m.done) < 6+20 {
-		if time.Now().After(deadline) {
-			t.Fatal("backlog not started")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testutil.Eventually(60*time.Second, func() bool { return m.count(m.done) >= 6+20 }) {
+		t.Fatal("backlog not started")
 	}
 	restart()
 	t.Logf("restarted Dovecot with %d of %d letters done", m.count(m.done), n+6)
@@ -690,11 +676,11 @@ func TestImapServerRestart(t *testing.T) {
 		t.Errorf("%d distinct ids, want %d", len(got), n+6)
 	}
 	select {
-	case err := <-e.exited:
-		t.Fatalf("daemon exited: %v", err)
+	case <-e.d.Exited():
+		t.Fatalf("daemon exited: %v", e.d.Err())
 	default:
 	}
-	if !strings.Contains(e.logs.String(), "reconnecting") {
+	if !strings.Contains(e.logs(), "reconnecting") {
 		t.Errorf("no reconnection in the logs")
 	}
 	if err := e.stop(); err != nil {
@@ -749,7 +735,7 @@ func TestImapProcessingMailboxes(t *testing.T) {
 	}
 	t.Logf("%d records for %d letters", len(recs), n+1)
 	for _, e := range []*env{a, b} {
-		if !strings.Contains(e.logs.String(), "imap connected") {
+		if !strings.Contains(e.logs(), "imap connected") {
 			t.Errorf("daemon did not connect")
 		}
 	}

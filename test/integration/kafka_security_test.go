@@ -150,7 +150,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 			if err := e.stop(); err != nil {
 				t.Errorf("stop: %v", err)
 			}
-			if strings.Contains(e.logs.String(), s.password) {
+			if strings.Contains(e.logs(), s.password) {
 				t.Errorf("the SASL password appears in the logs")
 			}
 		})
@@ -180,7 +180,7 @@ func refused(t *testing.T, e *env, secret string, wantLog ...string) {
 	if st := readyz(t, e); st != 503 {
 		t.Errorf("/readyz = %d later, want 503", st)
 	}
-	logs := e.logs.String()
+	logs := e.logs()
 	for _, w := range wantLog {
 		if !strings.Contains(logs, w) {
 			t.Errorf("logs do not say %q:\n%s", w, logs)
@@ -250,7 +250,7 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	if rep := e.mustPost("application/json", js, nil); rep.Status != 201 {
 		t.Fatalf("reply %+v, want 201", rep)
 	}
-	if !strings.Contains(e.logs.String(), "SECURITY: kafka.tls.insecure_skip_verify is on") {
+	if !strings.Contains(e.logs(), "SECURITY: kafka.tls.insecure_skip_verify is on") {
 		t.Errorf("no warning about insecure_skip_verify in the logs")
 	}
 }

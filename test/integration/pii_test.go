@@ -261,7 +261,7 @@ channels:
 	for _, d := range dead {
 		fmt.Fprintf(&dlErrors, "%v %v\n", d.Value["stage"], d.Value["error"])
 	}
-	logs := e.logs.String()
+	logs := e.logs()
 	t.Logf("%d log lines, %d bytes of /metrics, %d dead letters, %d bytes of check output", strings.Count(logs, "\n"), len(metrics), len(dead), len(checkOut))
 	for what, text := range map[string]string{"logs": logs, "/metrics": metrics, "dead-letter errors": dlErrors.String(), "check output": string(checkOut)} {
 		counts := grepPII(text)

@@ -43,7 +43,7 @@ func TestWebAuthFailuresLimitedAndLogged(t *testing.T) {
 		t.Errorf("no token while over the limit: %d, want 429", r.Status)
 	}
 	e.waitLog("authentication failures over the limit; client refused", 5*time.Second)
-	logs := e.logs.String()
+	logs := e.logs()
 	if n := strings.Count(logs, `msg="web: authentication failed" channel=web-it client=127.0.0.1`); n != 3 {
 		t.Errorf("%d 'authentication failed' lines, want 3:\n%s", n, logs)
 	}
@@ -73,7 +73,7 @@ func TestWebAuditLine(t *testing.T) {
 	}
 	e.waitLog("id="+r2.ID, 5*time.Second)
 	var audit []string
-	for _, l := range strings.Split(e.logs.String(), "\n") {
+	for _, l := range strings.Split(e.logs(), "\n") {
 		if strings.Contains(l, "audit=web.accepted") {
 			audit = append(audit, l)
 		}

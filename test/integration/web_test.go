@@ -274,7 +274,7 @@ func TestSIGTERMDuringBurstLosesNothing(t *testing.T) {
 		t.Errorf("%d of %d acknowledged submissions missing from Kafka", missing, len(acked))
 	}
 	t.Logf("%d submissions acknowledged, %d records in Kafka", len(acked), len(recs))
-	if !strings.Contains(e.logs.String(), "shutdown complete") {
+	if !strings.Contains(e.logs(), "shutdown complete") {
 		t.Errorf("no clean shutdown in logs")
 	}
 }

@@ -1,12 +1,13 @@
 package cdr
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/court12368/petitiond/mapping"
 )
 
 // Mapping describes a vendor's CDR layout for the formats csv and jsonl.
@@ -32,7 +33,7 @@ import (
 //	columns: [uniqueid, caller_number, dst, start, end, "-", disposition, 备注]
 //	fields: {notes: 备注}
 //
-//	# jsonl: dotted JSON paths, array elements by index
+//	# jsonl: paths into the JSON (mapping.Path), array elements by index
 //	fields:
 //	  uniqueid: call.id
 //	  caller_number: call.from.number
@@ -44,13 +45,14 @@ type Mapping struct {
 	// with a canonical field name (or alias) fill that field; other names
 	// go to Call.Extra; "-" skips a column. With header: true as well, the
 	// header line is skipped and these names are used instead.
-	Columns []string `yaml:"columns"`
+	Columns []string `yaml:"columns" desc:"csv: the names of the columns in order. A column named with a field name (or alias) fills that field, other names go to meta call.extra, - skips a column; with header: true the header line is then only skipped"`
 	// Header says the first line of each csv file names the columns.
-	Header bool `yaml:"header"`
+	Header bool `yaml:"header" desc:"csv: the first line of each file names the columns"`
 	// Fields maps a canonical field name to its source: for csv a column
 	// name (from columns or the header; an exact match first, then one
 	// ignoring case) or a 1-based column number (a column of that name
-	// wins); for jsonl a dotted JSON path. Canonical fields not named here
+	// wins); for jsonl a path (mapping.Path: legs.0.agent or legs[0].agent,
+	// the syntax of every mapping). Canonical fields not named here
 	// are taken from a column (csv) or top-level key (jsonl) of the same
 	// name or an alias, if any.
 	//
@@ -67,24 +69,27 @@ type Mapping struct {
 	// start, answer, end, duration, billsec, disposition, hangup_cause,
 	// accountcode (account_code), userfield (user_field), queue, agent,
 	// recording, notes.
-	Fields map[string]string `yaml:"fields"`
-	// TimeLayout is a Go layout ("2006-01-02 15:04:05", the default) or a
+	Fields map[string]string `yaml:"fields" desc:"field name -> its source: for csv a column name (exact, then ignoring case) or a 1-based column number; for jsonl a dotted JSON path (legs.0.agent or legs[0].agent). Fields: uniqueid, linkedid, sequence, caller_name, caller_number, clid, dst, context, channel, dstchannel, lastapp, lastdata, start, answer, end, duration, billsec, disposition, hangup_cause, accountcode, userfield, queue, agent, recording, notes"`
+	// TimeLayout is a mapping.TimeLayout, the layout syntax of every
+	// mapping: a Go layout ("2006-01-02 15:04:05", the default) or a
 	// strftime pattern (%Y %m %d %H %M %S %y %e %I %p %b %B %a %A %z %Z %T
-	// %F %f %%). It must give the year, month, day, hour and minute.
-	// "epoch" or "unix" say the times are Unix times; these are detected
-	// in any case, by their number of digits (seconds with an optional
-	// fraction, milliseconds, microseconds, nanoseconds).
-	TimeLayout string `yaml:"time_layout"`
+	// %F %f %%), which must give the year, month, day, hour and minute;
+	// "epoch" or "unix" (Unix times, which are detected in any case by
+	// their number of digits: seconds with an optional fraction,
+	// milliseconds, microseconds, nanoseconds); "unix_ms" (Unix
+	// milliseconds, also those of fewer than 12 digits); "rfc3339".
+	// Whatever the layout, Unix times and RFC 3339 are also read.
+	TimeLayout string `yaml:"time_layout" desc:"layout of the times: a Go layout (2006-01-02 15:04:05, the default) or strftime (%Y/%m/%d %H:%M:%S) giving year, month, day, hour and minute; epoch, unix: Unix times, which are detected by their digits in any case; unix_ms; rfc3339"`
 	// Comma is the csv separator: one ASCII character, "\t" or "tab";
 	// default ",".
-	Comma string `yaml:"comma"`
+	Comma string `yaml:"comma" desc:"csv separator: one ASCII character, \\t or tab; default a comma"`
 	// Dispositions maps vendor disposition values (compared ignoring case,
 	// with "_" and "-" read as spaces) to ANSWERED, NO ANSWER, BUSY,
 	// FAILED, CONGESTION or ABANDONED. The built-in table (Asterisk and
 	// common Chinese values) is consulted next; an unknown value gives
 	// ANSWERED or NO ANSWER from the answer time and billsec, and is kept
 	// in Extra["disposition_raw"].
-	Dispositions map[string]string `yaml:"dispositions"`
+	Dispositions map[string]string `yaml:"dispositions" desc:"vendor disposition value -> ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION or ABANDONED, before the built-in table (case, _ and - ignored)"`
 }
 
 // csvMapping is a compiled csv Mapping.
@@ -106,8 +111,8 @@ type mapSource struct {
 
 // jsonMapping is a compiled jsonl Mapping.
 type jsonMapping struct {
-	paths [numFields][]string // nil: top-level key of the canonical name or an alias
-	used  map[string]bool     // dotted paths that fill fields
+	paths [numFields]*mapping.Path // nil: top-level key of the canonical name or an alias
+	used  map[string]bool          // dotted paths that fill fields
 }
 
 func mappingError(format string, args ...any) error {
@@ -169,12 +174,12 @@ func (p *Parser) compileMapping(m *Mapping, loc *time.Location, gmt bool) error 
 		}
 		jm := &jsonMapping{used: map[string]bool{}}
 		for f, s := range src {
-			path, err := parsePath(s.from)
+			path, err := mapping.ParsePath(s.from)
 			if err != nil {
-				return mappingError("fields.%s: %v", s.key, err)
+				return mappingError("fields.%s: %v", s.key, strings.Replace(err.Error(), "bad path", "bad JSON path", 1))
 			}
-			jm.paths[f] = path
-			jm.used[strings.Join(path, ".")] = true
+			jm.paths[f] = &path
+			jm.used[path.String()] = true
 		}
 		for f := field(0); f < numFields; f++ {
 			if jm.paths[f] == nil {
@@ -370,7 +375,7 @@ func (p *Parser) mappedJSON(r *record) error {
 		var v any
 		found := false
 		if path := jm.paths[f]; path != nil {
-			v, found = lookupPath(obj, path)
+			v, found = path.Lookup(obj)
 		} else {
 			for _, k := range defaultKeys[f] {
 				if v, found = obj[k]; found {
@@ -434,59 +439,6 @@ func flatten(r *record, v any, prefix string, used map[string]bool, depth int) {
 	}
 }
 
-// parsePath splits "a.b.0.c" or "a.b[0].c" into its elements.
-func parsePath(s string) ([]string, error) {
-	bad := fmt.Errorf("bad JSON path %q: use a.b.0.c or a.b[0].c", s)
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '[':
-			j := strings.IndexByte(s[i:], ']')
-			if j < 0 || !allDigits(s[i+1:i+j]) {
-				return nil, bad
-			}
-			b.WriteByte('.')
-			b.WriteString(s[i+1 : i+j])
-			i += j
-			if i+1 < len(s) && s[i+1] != '.' && s[i+1] != '[' {
-				return nil, bad
-			}
-		case ']':
-			return nil, bad
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	parts := strings.Split(b.String(), ".")
-	for _, part := range parts {
-		if part == "" {
-			return nil, bad
-		}
-	}
-	return parts, nil
-}
-
-func lookupPath(v any, path []string) (any, bool) {
-	for _, k := range path {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[k]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
 func compileComma(c string) (byte, error) {
 	switch c {
 	case "":
@@ -500,97 +452,23 @@ func compileComma(c string) (byte, error) {
 	return c[0], nil
 }
 
-// layoutCheck is formatted with a layout and parsed back: a layout that
-// loses any part of it is refused.
-var layoutCheck = time.Date(2024, time.November, 23, 19, 47, 0, 0, time.UTC)
-
-func compileLayout(l string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(l)) {
-	case "", "epoch", "unix":
+// compileLayout parses time_layout. Unix times are read whatever the
+// layout, so unix and epoch keep the default layout.
+func compileLayout(l string) (mapping.TimeLayout, error) {
+	if strings.TrimSpace(l) == "" {
 		return defaultLayout, nil
 	}
-	layout, err := strftimeLayout(l)
+	layout, err := mapping.ParseTimeLayout(l)
 	if err != nil {
-		return "", mappingError("time_layout: %v", err)
+		return layout, mappingError("time_layout: %v", err)
 	}
-	s := layoutCheck.Format(layout)
-	t, err := time.ParseInLocation(layout, s, time.UTC)
-	if err != nil || !t.Equal(layoutCheck) {
-		return "", mappingError("time_layout %q must give year, month, day, hour and minute (Go layout like 2006-01-02 15:04:05, or strftime like %%Y-%%m-%%d %%H:%%M:%%S)", l)
+	switch {
+	case layout.Kind() == mapping.TimeUnix:
+		return defaultLayout, nil
+	case !layout.HasDateTime():
+		return layout, mappingError("time_layout %q must give year, month, day, hour and minute (Go layout like 2006-01-02 15:04:05, or strftime like %%Y-%%m-%%d %%H:%%M:%%S)", l)
 	}
 	return layout, nil
-}
-
-// strftimeLayout turns a strftime pattern into a Go layout; a layout
-// without "%" is returned as it is.
-func strftimeLayout(l string) (string, error) {
-	if !strings.Contains(l, "%") {
-		return l, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if c != '%' {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		if i == len(l) {
-			return "", errors.New("pattern ends with %")
-		}
-		switch l[i] {
-		case 'Y':
-			b.WriteString("2006")
-		case 'y':
-			b.WriteString("06")
-		case 'm':
-			b.WriteString("01")
-		case 'd':
-			b.WriteString("02")
-		case 'e':
-			b.WriteString("_2")
-		case 'H':
-			b.WriteString("15")
-		case 'I':
-			b.WriteString("03")
-		case 'M':
-			b.WriteString("04")
-		case 'S':
-			b.WriteString("05")
-		case 'p':
-			b.WriteString("PM")
-		case 'b', 'h':
-			b.WriteString("Jan")
-		case 'B':
-			b.WriteString("January")
-		case 'a':
-			b.WriteString("Mon")
-		case 'A':
-			b.WriteString("Monday")
-		case 'z':
-			b.WriteString("-0700")
-		case 'Z':
-			b.WriteString("MST")
-		case 'T':
-			b.WriteString("15:04:05")
-		case 'F':
-			b.WriteString("2006-01-02")
-		case 'f':
-			// Go accepts a fraction after the seconds when parsing
-			// without it being in the layout: drop ".%f".
-			s := b.String()
-			if !strings.HasSuffix(s, "05.") && !strings.HasSuffix(s, "05,") {
-				return "", errors.New("%f must follow %S and a dot")
-			}
-			b.Reset()
-			b.WriteString(s[:len(s)-1])
-		case '%':
-			b.WriteByte('%')
-		default:
-			return "", fmt.Errorf("unknown directive %%%c", l[i])
-		}
-	}
-	return b.String(), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

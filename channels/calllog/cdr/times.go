@@ -3,14 +3,15 @@ package cdr
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/court12368/petitiond/mapping"
 )
 
 // defaultLayout is Asterisk's and FreeSWITCH's "%Y-%m-%d %H:%M:%S".
-const defaultLayout = "2006-01-02 15:04:05"
+var defaultLayout = mapping.MustTimeLayout("2006-01-02 15:04:05")
 
 // defaultLocation is Asia/Shanghai, or UTC+8 without a zone database
 // (China has had no daylight saving time since 1991).
@@ -28,14 +29,15 @@ var defaultLocation = sync.OnceValue(func() *time.Location {
 // 12–14, 15–17, 18–19), with an optional fraction for seconds; RFC 3339
 // and ISO 8601 without zone. Results are in the output zone.
 type timeParser struct {
-	layout string
+	layout mapping.TimeLayout
 	loc    *time.Location // zone of times that carry none
 	out    *time.Location
 	fast   bool
 }
 
-func newTimeParser(layout string, out *time.Location, gmt bool) timeParser {
-	tp := timeParser{layout: layout, loc: out, out: out, fast: layout == defaultLayout}
+func newTimeParser(layout mapping.TimeLayout, out *time.Location, gmt bool) timeParser {
+	fast := layout.Kind() == mapping.TimeGo && layout.GoLayout() == defaultLayout.GoLayout()
+	tp := timeParser{layout: layout, loc: out, out: out, fast: fast}
 	if gmt {
 		tp.loc = time.UTC
 	}
@@ -75,14 +77,11 @@ func (tp timeParser) parseAny(s string) (time.Time, error) {
 			return t.In(tp.out), nil
 		}
 	}
-	t, layoutErr := time.ParseInLocation(tp.layout, s, tp.loc)
+	t, layoutErr := tp.layout.Parse(s, tp.loc)
 	if layoutErr == nil {
 		return t.In(tp.out), nil
 	}
-	if t, ok := parseEpoch(s); ok {
-		if t.IsZero() {
-			return t, nil
-		}
+	if t, ok := mapping.ParseUnix(s); ok {
 		return t.In(tp.out), nil
 	}
 	for _, l := range fallbackLayouts {
@@ -95,7 +94,7 @@ func (tp timeParser) parseAny(s string) (time.Time, error) {
 		// The value has the layout's shape, a part is out of range.
 		return time.Time{}, fmt.Errorf("time %s: %s", quoteShort(s), strings.TrimPrefix(pe.Message, ": "))
 	}
-	return time.Time{}, fmt.Errorf("time %s does not match layout %q, epoch or RFC 3339", quoteShort(s), tp.layout)
+	return time.Time{}, fmt.Errorf("time %s does not match layout %q, epoch or RFC 3339", quoteShort(s), tp.layout.String())
 }
 
 func zeroTime(s string) bool {
@@ -152,44 +151,4 @@ func daysIn(m time.Month, year int) int {
 		return 30
 	}
 	return 31
-}
-
-// parseEpoch reads a Unix time; the unit follows from the number of
-// integer digits. A zero value is the zero time.
-func parseEpoch(s string) (time.Time, bool) {
-	whole, frac, dot := strings.Cut(s, ".")
-	if !allDigits(whole) || (dot && !allDigits(frac)) {
-		return time.Time{}, false
-	}
-	if len(whole) > 19 {
-		return time.Time{}, false
-	}
-	n, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
-		return time.Time{}, false
-	}
-	var t time.Time
-	switch {
-	case len(whole) <= 11:
-		ns := 0
-		if dot {
-			if len(frac) > 9 {
-				frac = frac[:9]
-			}
-			ns, _ = strconv.Atoi(frac + strings.Repeat("0", 9-len(frac)))
-		}
-		if n == 0 && ns == 0 {
-			return time.Time{}, true
-		}
-		t = time.Unix(n, int64(ns))
-	case dot:
-		return time.Time{}, false
-	case len(whole) <= 14:
-		t = time.UnixMilli(n)
-	case len(whole) <= 17:
-		t = time.UnixMicro(n)
-	default:
-		t = time.Unix(0, n)
-	}
-	return t, true
 }

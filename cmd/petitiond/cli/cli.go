@@ -20,7 +20,8 @@ import (
 const usage = `petitiond — intake daemon of a court's public opinion centre (12368)
 
 Usage:
-  petitiond run -c FILE       run the configured channels
+  petitiond run -c FILE [-pid-file PIDFILE] [-watch=false]
+                              run the configured channels
   petitiond check -c FILE     validate a config; list every error with file:line
   petitiond channels          list the channel types
   petitiond example TYPE      print a commented example config for a channel type
@@ -29,7 +30,7 @@ Usage:
   petitiond version           print the version
 
 Signals (run): SIGTERM/SIGINT stop intake, drain in-flight petitions, exit 0;
-SIGHUP reloads the configuration.
+SIGHUP reloads the configuration: kill -HUP $(cat PIDFILE).
 `
 
 // Main runs a subcommand and returns the exit code.
@@ -82,18 +83,30 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// flags parses -c FILE (and -watch for run).
-func flags(name string, args []string, stderr io.Writer) (file string, watch, ok bool) {
+// options are the flags of run and check.
+type options struct {
+	file    string // -c
+	watch   bool   // -watch (run)
+	pidFile string // -pid-file (run)
+}
+
+// flags parses -c FILE (and -watch, -pid-file for run).
+func flags(name string, args []string, stderr io.Writer) (o options, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&file, "c", "petitiond.yaml", "configuration file")
+	fs.StringVar(&o.file, "c", "petitiond.yaml", "configuration file")
 	if name == "run" {
-		fs.BoolVar(&watch, "watch", true, "reload when the configuration file changes")
+		fs.BoolVar(&o.watch, "watch", true, "reload when the configuration file changes")
+		fs.StringVar(&o.pidFile, "pid-file", "", "write the process id to this file while running (signal this instance: kill -HUP $(cat FILE))")
 	}
 	if err := fs.Parse(args); err != nil {
-		return "", false, false
+		return o, false
 	}
-	return file, watch, true
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
+		return o, false
+	}
+	return o, true
 }
 
 func printErrors(w io.Writer, err error) {
@@ -114,15 +127,21 @@ func printErrors(w io.Writer, err error) {
 }
 
 func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int {
-	file, _, ok := flags("check", args, stderr)
+	o, ok := flags("check", args, stderr)
 	if !ok {
 		return 2
 	}
+	file := o.file
 	cfg, err := config.Load(file, reg)
 	if cfg != nil {
 		if _, berr := daemon.Build(cfg, reg); berr != nil {
 			err = errors.Join(err, berr)
 		}
+	}
+	if err == nil {
+		// Build each channel as a start would (without binding or
+		// connecting): what only its type's New finds is reported too.
+		err = daemon.CheckChannels(cfg, reg)
 	}
 	if err != nil {
 		printErrors(stderr, err)
@@ -133,24 +152,33 @@ func check(args []string, reg *channels.Registry, stdout, stderr io.Writer) int 
 }
 
 func run(args []string, reg *channels.Registry, stderr io.Writer) int {
-	file, watch, ok := flags("run", args, stderr)
+	o, ok := flags("run", args, stderr)
 	if !ok {
 		return 2
 	}
+	file := o.file
 	cfg, err := config.Load(file, reg)
 	if err != nil {
 		printErrors(stderr, err)
 		return 1
 	}
+	if o.pidFile != "" {
+		// Fail before any port is bound or input taken.
+		if err := checkPIDFile(o.pidFile); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	log := logging.New(stderr, cfg.Log.Level, cfg.Log.Format)
 	d, err := daemon.Start(cfg, reg, log)
 	if err != nil {
+		fmt.Fprintln(stderr, "petitiond did not start:")
 		printErrors(stderr, err)
 		return 1
 	}
 	ctx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	if watch {
+	if o.watch {
 		go func() {
 			if err := d.WatchConfig(ctx, file); err != nil {
 				log.Warn("not watching the config file; reload with SIGHUP", "err", err)
@@ -159,6 +187,18 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	// The pid file is written once the signals are caught, so a SIGHUP
+	// sent to the pid it names reloads instead of killing the process.
+	if o.pidFile != "" {
+		if err := writePIDFile(o.pidFile); err != nil {
+			log.Error("pid file", "err", err)
+			signal.Stop(sigs)
+			stopWatch()
+			d.Shutdown()
+			return 1
+		}
+		defer removePIDFile(o.pidFile)
+	}
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			go d.Reload(file) // a SIGTERM is not kept waiting behind it

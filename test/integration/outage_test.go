@@ -2,44 +2,35 @@ package integration
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/court12368/petitiond/internal/testutil"
 )
 
-// TestBrokerOutage stops the real broker: the web channel answers 503 with
+// TestBrokerOutage stops the broker: the web channel answers 503 with
 // Retry-After, and accepts again once the broker is back, without a restart.
-// It must run last in this package (it restarts the shared broker).
+// It runs a broker of its own, so it disturbs no other test and depends on
+// no order.
 func TestBrokerOutage(t *testing.T) {
-	addr := broker(t)
-	script := os.Getenv("PETITIOND_KAFKA_SCRIPT")
-	if script == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("PETITIOND_KAFKA_SCRIPT must name scripts/kafka.sh in CI")
-		}
-		t.Skip("PETITIOND_KAFKA_SCRIPT not set: cannot stop and start the broker")
-	}
+	addr, kafka := privateBroker(t)
 	e := newEnv(t, addr, "")
 	e.start()
 	js, _ := json.Marshal(fields)
-	if r := e.mustPost("application/json", js, nil); r.Status != 201 {
-		t.Fatalf("before outage: %+v", r)
+	// The fresh broker may still be electing the leaders of the topics
+	// petitiond just created: wait for a first 201.
+	var first reply
+	if !testutil.Eventually(60*time.Second, func() bool {
+		first = e.mustPost("application/json", js, map[string]string{"Idempotency-Key": "before-outage"})
+		return first.Status == 201
+	}) {
+		t.Fatalf("before outage: %+v", first)
 	}
-	run := func(arg string) {
-		out, err := exec.Command("bash", script, arg).CombinedOutput()
-		if err != nil {
-			t.Fatalf("kafka.sh %s: %v\n%s", arg, err, out)
-		}
-	}
-	run("stop")
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			exec.Command("bash", script, "start").Run()
-		}
-	})
+	kafka("stop")
 	// While the broker is down every answer is 503 with Retry-After (the
 	// first ones may take up to the produce timeout), never 201, never a
 	// hang.
@@ -52,8 +43,7 @@ func TestBrokerOutage(t *testing.T) {
 	if st := readyz(t, e); st != 503 {
 		t.Errorf("/readyz while the broker is down = %d, want 503", st)
 	}
-	run("start")
-	restarted = true
+	kafka("start")
 	deadline := time.Now().Add(90 * time.Second)
 	var ok reply
 	for time.Now().Before(deadline) {
@@ -92,4 +82,38 @@ func readyz(t *testing.T, e *env) int {
 	}
 	r.Body.Close()
 	return r.StatusCode
+}
+
+// privateBroker starts a single-node broker of the test's own with
+// scripts/kafka.sh (PETITIOND_KAFKA_SCRIPT): a fresh state dir and free
+// ports. It returns its address and a function running kafka.sh commands
+// on it; the broker is stopped when the test ends.
+func privateBroker(t *testing.T) (string, func(cmd string)) {
+	t.Helper()
+	script := os.Getenv("PETITIOND_KAFKA_SCRIPT")
+	if script == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("PETITIOND_KAFKA_SCRIPT must name scripts/kafka.sh in CI")
+		}
+		t.Skip("PETITIOND_KAFKA_SCRIPT not set: cannot start a broker of the test's own")
+	}
+	addr, controller := freeAddr(t), freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	_, cport, _ := net.SplitHostPort(controller)
+	env := append(os.Environ(), "KAFKA_STATE_DIR="+t.TempDir(), "KAFKA_PORT="+port, "KAFKA_CONTROLLER_PORT="+cport)
+	run := func(cmd string) {
+		t.Helper()
+		c := exec.Command("bash", script, cmd)
+		c.Env = env
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
+		}
+	}
+	run("start")
+	t.Cleanup(func() {
+		c := exec.Command("bash", script, "stop")
+		c.Env = env
+		c.Run()
+	})
+	return addr, run
 }
