@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/court12368/petitiond/internal/atomicfile"
 )
@@ -57,6 +58,9 @@ type Dir struct {
 	baseURI string
 	sync    bool // fsync blobs and their directory entries
 	dirs    [256]dirSync
+	staging staging
+	refs    *refLog
+	gcLock  *sharedFlock
 }
 
 // dirSync batches fsyncs of one shard directory: a writer needs a sync that
@@ -71,6 +75,12 @@ type dirSync struct {
 }
 
 func (s *dirSync) sync(dir string) error {
+	return s.do(func() error { return atomicfile.SyncDir(dir) })
+}
+
+// do runs fn (an fsync) so that it starts after the call: concurrent
+// callers share one run.
+func (s *dirSync) do(fn func() error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cond == nil {
@@ -86,7 +96,7 @@ func (s *dirSync) sync(dir string) error {
 		s.started++
 		gen := s.started
 		s.mu.Unlock()
-		err := atomicfile.SyncDir(dir)
+		err := fn()
 		s.mu.Lock()
 		s.running, s.done, s.err = false, gen, err
 		s.cond.Broadcast()
@@ -103,6 +113,9 @@ type Options struct {
 	// and benchmarks: an acknowledged petition's original could be lost in
 	// a power failure.
 	NoSync bool
+	// Staging bounds the staging area (see Stage); zero values are the
+	// defaults.
+	Staging StagingLimits
 }
 
 // NewDir returns a store rooted at dir, creating it when missing.
@@ -122,7 +135,30 @@ func Open(dir string, opts Options) (*Dir, error) {
 			return nil, fmt.Errorf("blob store: %w", err)
 		}
 	}
-	return &Dir{root: abs, baseURI: opts.BaseURI, sync: !opts.NoSync}, nil
+	d := &Dir{root: abs, baseURI: opts.BaseURI, sync: !opts.NoSync}
+	if err := d.staging.init(filepath.Join(abs, "staging"), opts.Staging); err != nil {
+		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	var err2 error
+	if d.gcLock, err2 = openSharedFlock(filepath.Join(abs, "gc.lock")); err2 != nil {
+		return nil, fmt.Errorf("blob store: %w", err2)
+	}
+	if d.refs, err2 = openRefLog(d); err2 != nil {
+		return nil, fmt.Errorf("blob store: %w", err2)
+	}
+	return d, nil
+}
+
+// Close releases the store's files.
+func (d *Dir) Close() error {
+	d.staging.close()
+	if d.refs != nil {
+		d.refs.close()
+	}
+	if d.gcLock != nil {
+		d.gcLock.close()
+	}
+	return nil
 }
 
 // Root returns the store's directory.
@@ -205,7 +241,7 @@ func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
 	br.Read(b)
 	h := sha256.Sum256(b)
 	sum := hex.EncodeToString(h[:])
-	if _, err := os.Stat(d.path(sum)); err == nil {
+	if d.exists(sum) {
 		return Ref{SHA256: sum, Size: int64(len(b)), URI: d.URI(sum)}, nil
 	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
@@ -230,7 +266,7 @@ func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
 func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
 	ref := Ref{SHA256: sum, Size: n, URI: d.URI(sum)}
 	final := d.path(sum)
-	if _, err := os.Stat(final); err == nil {
+	if d.exists(sum) {
 		return ref, nil
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -243,6 +279,31 @@ func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
 		}
 	}
 	return ref, nil
+}
+
+// exists reports whether a blob is stored, and if so renews its mtime
+// under the shared GC lock: a blob about to be referenced again is young
+// for the garbage collector, which checks the age under the exclusive lock
+// just before it deletes.
+func (d *Dir) exists(sum string) bool {
+	p := d.path(sum)
+	if d.gcLock != nil {
+		d.gcLock.lock()
+		defer d.gcLock.unlock()
+	}
+	if _, err := os.Stat(p); err != nil {
+		return false
+	}
+	now := time.Now()
+	os.Chtimes(p, now, now)
+	return true
+}
+
+// RefOf returns the reference b would have once stored, without storing it.
+func (d *Dir) RefOf(b []byte) Ref {
+	h := sha256.Sum256(b)
+	sum := hex.EncodeToString(h[:])
+	return Ref{SHA256: sum, Size: int64(len(b)), URI: d.URI(sum)}
 }
 
 // Open implements Store.

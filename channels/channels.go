@@ -72,6 +72,12 @@ type Item struct {
 	// the channel (Outcome.Invalid) instead of dead-lettering it, for
 	// channels that can answer their client at once (web: 422).
 	RejectInvalid bool
+	// Promote, when set, is called by the engine once the item is to be
+	// produced (as a record or a dead letter), before anything made from
+	// it is sent: the channel moves what it staged (blob.Staged) into the
+	// blob store. An error fails the item (Outcome.Err). Input rejected
+	// before that is never promoted, so its staged data can be deleted.
+	Promote func() error
 	// Ack is called exactly once with the outcome. It must not block.
 	Ack func(Outcome)
 }
@@ -80,6 +86,9 @@ type Item struct {
 type Attachment struct {
 	Filename    string
 	ContentType string
+	// SniffedType is the type sniffed from the content (blob.SniffContentType),
+	// when the channel looked; ContentType is what the sender declared.
+	SniffedType string
 	blob.Ref
 }
 

@@ -61,6 +61,53 @@ type Kafka struct {
 	MaxAttempts  int      `yaml:"max_attempts" desc:"produce attempts before a record fails; the item then stays with its source, which retries it"`
 	// Compression: none, gzip, snappy, lz4, zstd.
 	Compression string `yaml:"compression" desc:"codec that compresses produced batches" enum:"none,gzip,snappy,lz4,zstd"`
+	// TLS encrypts the connections to the brokers (present = on); the
+	// producer, topic creation and the health probe all use it.
+	TLS *KafkaTLS `yaml:"tls" desc:"encrypt the connections to the brokers (present = on, {} verifies against the system's CAs); the producer, topic creation and the readiness probe all use it"`
+	// SASL authenticates to the brokers.
+	SASL *KafkaSASL `yaml:"sasl" desc:"authenticate to the brokers with SASL; without tls the password crosses the network in clear text"`
+}
+
+// KafkaTLS configures TLS to the brokers. An empty block ({}) verifies the
+// brokers against the system's trusted CAs.
+type KafkaTLS struct {
+	// CAFile is a PEM bundle of the CAs that sign the brokers' certificates
+	// (default: the system's).
+	CAFile string `yaml:"ca_file" desc:"PEM bundle of the CAs that sign the brokers' certificates; empty: the system's trusted CAs"`
+	// CertFile and KeyFile are the client certificate and key (PEM) for
+	// brokers that require mutual TLS.
+	CertFile string `yaml:"cert_file" desc:"client certificate (PEM) for brokers that require mutual TLS; with key_file"`
+	KeyFile  string `yaml:"key_file" desc:"private key (PEM) of cert_file"`
+	// ServerName overrides the name checked in the broker's certificate
+	// (default: the host of the broker address).
+	ServerName string `yaml:"server_name" desc:"name checked in the brokers' certificates; empty: the host of each broker address"`
+	// InsecureSkipVerify accepts any broker certificate. Never in
+	// production: anyone on the path can read petitions and the SASL
+	// password. petitiond logs a warning at every start.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify" desc:"accept any broker certificate: never in production, anyone on the network path can impersonate the broker and read petitions and the SASL password; logged as a warning at every start"`
+}
+
+// KafkaSASL configures SASL authentication to the brokers.
+type KafkaSASL struct {
+	// Mechanism: plain, scram-sha-256, scram-sha-512.
+	Mechanism string `yaml:"mechanism" desc:"SASL mechanism" enum:"plain,scram-sha-256,scram-sha-512"`
+	Username  string `yaml:"username" desc:"SASL user name"`
+	// Password: give it as password_file or ${VAR}, not in the file.
+	Password string `yaml:"password" desc:"SASL password; give it as password_file or ${VAR}, not in the configuration itself. Never logged"`
+}
+
+// Protocol is the Kafka security protocol the settings amount to
+// (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), for messages.
+func (k Kafka) Protocol() string {
+	switch {
+	case k.TLS != nil && k.SASL != nil:
+		return "SASL_SSL"
+	case k.TLS != nil:
+		return "SSL"
+	case k.SASL != nil:
+		return "SASL_PLAINTEXT"
+	}
+	return "PLAINTEXT"
 }
 
 // Embedded is the in-process evaluation broker.
@@ -80,6 +127,18 @@ type Blobs struct {
 	// belongs to goes on; default true. Turn off only for tests and
 	// benchmarks.
 	Sync *bool `yaml:"sync" desc:"fsync every blob (and its directory entry) before its item goes on (default true); turn off only for tests and benchmarks"`
+	// Staging bounds the area where uploads wait (in <dir>/staging) until
+	// their petition is accepted; rejected uploads are deleted at once.
+	Staging BlobStaging `yaml:"staging" desc:"bounds of <dir>/staging, where uploads wait until their petition is accepted; rejected uploads are deleted at once"`
+}
+
+// BlobStaging bounds the staging area of the blob store.
+type BlobStaging struct {
+	// MaxBytes bounds everything staged (over it: 503 + Retry-After).
+	MaxBytes ByteSize `yaml:"max_bytes" desc:"most bytes staged in all; an upload beyond it is answered 503 with Retry-After"`
+	// MaxBytesPerClient bounds what one client address has staged (over
+	// it: 429 + Retry-After).
+	MaxBytesPerClient ByteSize `yaml:"max_bytes_per_client" desc:"most bytes one client address may have staged; an upload beyond it is answered 429 with Retry-After"`
 }
 
 // State is where channels keep offsets and idempotency keys.
@@ -167,6 +226,13 @@ type Admin struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
 	// listener private).
 	Pprof bool `yaml:"pprof" desc:"serve Go's profiler under /debug/pprof/ on the admin listener"`
+	// AuthToken, when set, is required as "Authorization: Bearer …" for
+	// /metrics and /debug/pprof/ (not /healthz, /readyz); use
+	// auth_token_file or ${VAR}.
+	AuthToken string `yaml:"auth_token" desc:"bearer token required for /metrics and /debug/pprof/ (not /healthz, /readyz); use auth_token_file or ${VAR}"`
+	// TLSCertFile and TLSKeyFile serve the admin listener over HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file" desc:"certificate (PEM) to serve the admin listener over HTTPS; with tls_key_file"`
+	TLSKeyFile  string `yaml:"tls_key_file" desc:"private key (PEM) of tls_cert_file"`
 }
 
 // Log configures logging.
@@ -188,7 +254,7 @@ func Defaults() *Config {
 			MaxAttempts:       3,
 			Compression:       "none",
 		},
-		Blobs:     Blobs{Dir: "./var/blobs"},
+		Blobs:     Blobs{Dir: "./var/blobs", Staging: BlobStaging{MaxBytes: 2 << 30, MaxBytesPerClient: 512 << 20}},
 		State:     State{Dir: "./var/state"},
 		Pipeline:  Pipeline{MaxInFlight: 10000, DrainTimeout: Duration(30_000_000_000)},
 		Normalize: Normalize{Repeats: Repeats{MaxEntries: 1_000_000}},
@@ -280,11 +346,15 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 	default:
 		d.errorf(at("kafka.compression"), "kafka.compression", "unknown codec %q (none, gzip, snappy, lz4, zstd)", c.Kafka.Compression)
 	}
+	c.validateKafkaSecurity(d)
 	if c.Kafka.BatchSize < 1 {
 		d.errorf(at("kafka.batch_size"), "kafka.batch_size", "must be at least 1")
 	}
 	if c.Kafka.MaxAttempts < 1 {
 		d.errorf(at("kafka.max_attempts"), "kafka.max_attempts", "must be at least 1")
+	}
+	if st := c.Blobs.Staging; st.MaxBytes < 1<<20 || st.MaxBytesPerClient < 1<<20 || st.MaxBytesPerClient > st.MaxBytes {
+		d.errorf(at("blobs.staging"), "blobs.staging", "max_bytes and max_bytes_per_client must be at least 1MiB, and max_bytes_per_client at most max_bytes")
 	}
 	if c.Pipeline.MaxInFlight < 1 {
 		d.errorf(at("pipeline.max_in_flight"), "pipeline.max_in_flight", "must be at least 1")
@@ -303,6 +373,9 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 		if r.Topic == "" {
 			d.errorf(at(p), p+".topic", "required")
 		}
+	}
+	if (c.Admin.TLSCertFile == "") != (c.Admin.TLSKeyFile == "") {
+		d.errorf(at("admin"), "admin", "set both tls_cert_file and tls_key_file, or neither")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -391,6 +464,31 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			continue
 		}
 		ch.Decoded = sc
+	}
+}
+
+func (c *Config) validateKafkaSecurity(d *decoder) {
+	at := func(path string) int { return c.lines[path] }
+	if c.Kafka.Embedded != nil && (c.Kafka.TLS != nil || c.Kafka.SASL != nil) {
+		d.errorf(at("kafka.embedded"), "kafka", "tls and sasl apply to brokers, not to the embedded evaluation broker")
+	}
+	if t := c.Kafka.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		d.errorf(at("kafka.tls"), "kafka.tls", "set both cert_file and key_file (client certificate for mutual TLS), or neither")
+	}
+	if s := c.Kafka.SASL; s != nil {
+		switch s.Mechanism {
+		case "plain", "scram-sha-256", "scram-sha-512":
+		case "":
+			d.errorf(at("kafka.sasl"), "kafka.sasl.mechanism", "required (plain, scram-sha-256, scram-sha-512)")
+		default:
+			d.errorf(at("kafka.sasl.mechanism"), "kafka.sasl.mechanism", "unknown mechanism %q (plain, scram-sha-256, scram-sha-512)", s.Mechanism)
+		}
+		if s.Username == "" {
+			d.errorf(at("kafka.sasl"), "kafka.sasl.username", "required")
+		}
+		if s.Password == "" {
+			d.errorf(at("kafka.sasl"), "kafka.sasl.password", "required (password_file: PATH or password: ${VAR})")
+		}
 	}
 }
 

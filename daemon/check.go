@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
 )
@@ -15,13 +16,20 @@ import (
 // CheckChannels builds every channel of cfg with its type's New, as a
 // start would, without running or binding anything: what only New finds
 // (an unreadable CA file, a parser the settings cannot make) is reported
-// by `petitiond check`. State goes to a scratch directory.
+// by `petitiond check`. State and blobs go to a scratch directory.
 func CheckChannels(cfg *config.Config, reg *channels.Registry) error {
 	scratch, err := os.MkdirTemp("", "petitiond-check-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(scratch)
+	// A scratch blob store: channels that stage uploads (web) need one
+	// with a staging area to be built at all.
+	blobs, err := blob.Open(filepath.Join(scratch, "blobs"), blob.Options{NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer blobs.Close()
 	var errs config.Errors
 	for i, cc := range cfg.Channels {
 		t, ok := reg.Lookup(cc.Type)
@@ -31,6 +39,7 @@ func CheckChannels(cfg *config.Config, reg *channels.Registry) error {
 		env := channels.Env{
 			Name:     cc.Name,
 			Logger:   slog.New(slog.DiscardHandler),
+			Blobs:    blobs,
 			StateDir: filepath.Join(scratch, fmt.Sprint(i)),
 			Mapper:   cc.Mapper,
 			Listener: func(string, string) (net.Listener, error) {

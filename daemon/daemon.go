@@ -122,7 +122,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	}()
 
 	noSync := cfg.Blobs.Sync != nil && !*cfg.Blobs.Sync
-	if d.blobs, err = blob.Open(cfg.Blobs.Dir, blob.Options{BaseURI: cfg.Blobs.BaseURI, NoSync: noSync}); err != nil {
+	if d.blobs, err = openBlobs(cfg.Blobs, noSync, log); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
@@ -135,19 +135,23 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 			return nil, err
 		}
 	}
-	d.prod = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log)
+	if d.prod, err = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log); err != nil {
+		return nil, err
+	}
+	warnKafkaSecurity(cfg.Kafka, log)
+	d.prod.ProbeTopics(rules.Topics())
 	if cfg.Kafka.CreateTopicsEnabled() {
-		if err := d.ensureTopics(rules); err != nil {
-			// Not fatal: Kafka may come up later; readiness tells.
-			log.Warn("could not create topics (will retry in the background)", "err", err)
-			go d.retryTopics(rules)
-		}
+		// In the background: an unreachable or black-holed broker must not
+		// keep the listeners from coming up. The first records wait for
+		// the first attempt; readiness tells the rest.
+		d.prod.HoldForTopics()
+		go d.createTopics(rules)
 	}
 	d.prod.Start()
 
 	d.promReg = prometheus.NewRegistry()
 	d.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.metrics = engine.NewMetrics(d.promReg, d.prod.Healthy)
+	d.metrics = engine.NewMetrics(d.promReg, d.prod.Ready)
 	d.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "petitiond_config_reloads_total", Help: "Configuration reloads by result (success, failure).",
 	}, []string{"result"})
@@ -175,6 +179,10 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		return nil, err
 	}
 	d.eng = engine.New(log, norm, rules, d.prod, d.metrics, cfg.Pipeline.MaxInFlight)
+	d.eng.SetReferencer(d.blobs) // blob gc never deletes what a record references
+	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "petitiond_blob_staged_bytes", Help: "Bytes of uploads staged until their petition is accepted.",
+	}, func() float64 { return float64(d.blobs.StagedBytes()) }))
 
 	if err := d.startAdmin(); err != nil {
 		return nil, err
@@ -200,16 +208,28 @@ func (d *Daemon) ensureTopics(rules *router.Rules) error {
 	return d.prod.EnsureTopics(ctx, rules.Topics(), partitions, d.cfg.Kafka.ReplicationFactor)
 }
 
-func (d *Daemon) retryTopics(rules *router.Rules) {
-	for {
+// createTopics creates the route topics, retrying every second until it
+// succeeds or the daemon stops; records wait for the first attempt only.
+func (d *Daemon) createTopics(rules *router.Rules) {
+	for attempt := 0; ; attempt++ {
+		err := d.ensureTopics(rules)
+		if attempt == 0 {
+			d.prod.TopicsAttempted()
+		}
+		if err == nil {
+			if attempt > 0 {
+				d.Log.Info("topics ensured")
+			}
+			return
+		}
+		if attempt == 0 {
+			// Not fatal: Kafka may come up later; readiness tells.
+			d.Log.Warn("could not create topics (will retry in the background)", "err", err)
+		}
 		select {
 		case <-d.ctx.Done():
 			return
-		case <-time.After(5 * time.Second):
-		}
-		if err := d.ensureTopics(rules); err == nil {
-			d.Log.Info("topics ensured")
-			return
+		case <-time.After(time.Second):
 		}
 	}
 }
@@ -226,11 +246,12 @@ func (d *Daemon) startAdmin() error {
 	if d.cfg.Admin.Listen == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.cfg.Admin.Listen)
+	ln, err := adminListener(d.cfg.Admin)
 	if err != nil {
-		return fmt.Errorf("admin.listen: %w", err)
+		return err
 	}
 	d.adminLn = ln
+	warnAdmin(d.cfg.Admin, d.Log)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(d.promReg, promhttp.HandlerOpts{Registry: d.promReg}))
 	if d.cfg.Admin.Pprof {
@@ -242,20 +263,21 @@ func (d *Daemon) startAdmin() error {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", d.readyz)
-	d.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	d.admin = &http.Server{Handler: adminAuth(d.cfg.Admin.AuthToken, mux), ReadHeaderTimeout: 5 * time.Second}
 	go d.admin.Serve(ln)
-	d.Log.Info("admin listening", "addr", ln.Addr().String())
+	d.Log.Info("admin listening", "addr", ln.Addr().String(), "tls", d.cfg.Admin.TLSCertFile != "", "auth", d.cfg.Admin.AuthToken != "")
 	return nil
 }
 
-// readyz answers 200 when Kafka answers and every channel is taking input;
+// readyz answers 200 when Kafka answered (the route topics' leaders serve)
+// and has not failed since, and every channel is taking input;
 // else 503 with one line per reason, naming the channels that are down.
 func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	var down []string
 	if d.ctx.Err() != nil {
 		down = append(down, "shutting down")
 	}
-	if !d.prod.Healthy() {
+	if !d.prod.Ready() {
 		down = append(down, "kafka unreachable")
 	}
 	for _, st := range d.Channels() {
@@ -319,6 +341,9 @@ func (d *Daemon) cleanup() {
 	}
 	if d.fake != nil {
 		d.fake.Close()
+	}
+	if d.blobs != nil {
+		d.blobs.Close()
 	}
 	if d.repeats != nil {
 		if err := d.repeats.Save(); err != nil {

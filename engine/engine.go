@@ -38,6 +38,41 @@ type Engine struct {
 	slots     chan struct{} // in-flight bound
 	inflight  sync.WaitGroup
 	accepting atomic.Bool
+	refs      Referencer
+}
+
+// Referencer records the blobs a record about to be produced references
+// (blob.Dir.Reference), so that blob garbage collection keeps them.
+type Referencer interface {
+	Reference(sha256s ...string) error
+}
+
+// SetReferencer makes the engine record every item's blobs before it
+// produces anything made from it. Call it before the first item.
+func (e *Engine) SetReferencer(r Referencer) { e.refs = r }
+
+// accept promotes an item's staged blobs and records the blobs its records
+// reference, before they are produced.
+func (e *Engine) accept(it *channels.Item, pets []*petition.Petition) error {
+	if it.Promote != nil {
+		if err := it.Promote(); err != nil {
+			return fmt.Errorf("storing the item's blobs: %w", err)
+		}
+	}
+	if e.refs == nil {
+		return nil
+	}
+	sums := []string{it.Original.SHA256}
+	for _, p := range pets {
+		sums = append(sums, p.Source.Original.SHA256)
+		for _, a := range p.Attachments {
+			sums = append(sums, a.SHA256)
+		}
+	}
+	if err := e.refs.Reference(sums...); err != nil {
+		return fmt.Errorf("recording the item's blobs: %w", err)
+	}
+	return nil
 }
 
 // New returns an engine accepting items.
@@ -217,6 +252,11 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
 		}
 	}
+	if err := e.accept(it, pets); err != nil {
+		e.log.Error("item not produced: the blob store failed", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
+		e.finish(ch, it, start, channels.Outcome{Err: err})
+		return
+	}
 	e.prod.Produce(msgs, func(err error) {
 		if err != nil {
 			e.finish(ch, it, start, channels.Outcome{Err: err})
@@ -257,6 +297,11 @@ func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start tim
 		dl.ID = petition.ID(ch.Name, it.SourceID)
 	}
 	value, _ := json.Marshal(dl)
+	if err := e.accept(it, nil); err != nil {
+		e.log.Error("item not dead-lettered: the blob store failed", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
+		e.finish(ch, it, start, channels.Outcome{Err: err})
+		return
+	}
 	e.log.Warn("dead-lettering item", "channel", ch.Name, "stage", stage, "source_ref", it.SourceRef, "err", cause)
 	topic := e.rules.Load().DeadLetterTopic()
 	key := dl.ID

@@ -179,7 +179,8 @@ func Compile(spec Spec) (*Mapper, error) {
 		switch r.Decode {
 		case "", "url", "base64", "gb18030", "gb18030-base64":
 		default:
-			return nil, bad("unknown decode %q (url, base64, gb18030, gb18030-base64)", r.Decode)
+			// The value is not quoted: a misplaced one may be personal data.
+			return nil, bad("unknown decode (url, base64, gb18030, gb18030-base64)")
 		}
 		if r.Layout != "" && t != TargetReceivedAt {
 			return nil, bad("layout applies to received_at only")
@@ -195,7 +196,7 @@ func Compile(spec Spec) (*Mapper, error) {
 		if r.Timezone != "" {
 			loc, err := time.LoadLocation(r.Timezone)
 			if err != nil {
-				return nil, bad("unknown timezone %q", r.Timezone)
+				return nil, bad("unknown timezone (an IANA name such as Asia/Shanghai)")
 			}
 			c.loc = loc
 		}

@@ -105,7 +105,7 @@ func (n *Normalizer) NewPetition(ch petition.ChannelRef, it *channels.Item) *pet
 	}
 	for _, a := range it.Attachments {
 		p.Attachments = append(p.Attachments, petition.Attachment{
-			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
+			Filename: a.Filename, ContentType: a.ContentType, SniffedContentType: a.SniffedType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
 		})
 	}
 	return p

@@ -78,9 +78,12 @@ type Case struct {
 type Attachment struct {
 	Filename    string `json:"filename" expr:"filename"`
 	ContentType string `json:"content_type" expr:"content_type"`
-	Size        int64  `json:"size" expr:"size"`
-	SHA256      string `json:"sha256" expr:"sha256"`
-	URI         string `json:"uri" expr:"uri"`
+	// SniffedContentType is the type sniffed from the content, beside the
+	// declared ContentType (they differ for a renamed executable).
+	SniffedContentType string `json:"sniffed_content_type,omitempty" expr:"sniffed_content_type"`
+	Size               int64  `json:"size" expr:"size"`
+	SHA256             string `json:"sha256" expr:"sha256"`
+	URI                string `json:"uri" expr:"uri"`
 }
 
 // Source says where the petition came from.

@@ -43,11 +43,28 @@ type Producer interface {
 
 // KafkaProducer is a Producer on a kafka-go Writer.
 type KafkaProducer struct {
-	w       *kafka.Writer
-	client  *kafka.Client
-	log     *slog.Logger
+	w      *kafka.Writer
+	client *kafka.Client
+	log    *slog.Logger
+	sec    *Security
+	// transport is shared by the writer and the client; the probe uses a
+	// fresh one with the same settings each time, because a transport
+	// answers metadata requests from a cache refreshed every MetadataTTL.
+	transport    *kafka.Transport
+	newTransport func() *kafka.Transport
+	brokers      []string
+	// healthy is false once Kafka failed to answer (intake is refused);
+	// ready is true once it answered and until it fails (readiness).
 	healthy atomic.Bool
-	probe   string // topic used by the health probe
+	ready   atomic.Bool
+	probe   string // topic used by the health probe: it must exist
+	// probeAll are the topics whose leaders the probe checks.
+	probeAll atomic.Pointer[[]string]
+	kick     chan struct{}
+	// topics is closed when the first topic creation attempt is over;
+	// Produce waits for it (bounded) so the first records do not race it.
+	topics       atomic.Pointer[chan struct{}]
+	writeTimeout time.Duration
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -78,19 +95,36 @@ func (t *tracker) finish(n int, err error) {
 	}
 }
 
-// NewKafkaProducer builds the writer. It does no I/O.
-func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log *slog.Logger) *KafkaProducer {
-	transport := &kafka.Transport{
-		ClientID:    kc.ClientID,
-		DialTimeout: 5 * time.Second,
-		IdleTimeout: 5 * time.Minute,
-		MetadataTTL: 10 * time.Second,
-		Dial:        (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+// NewKafkaProducer builds the writer, the admin client and the probe on one
+// transport, with the TLS and SASL settings of kc. It reads the certificate
+// files and does no network I/O.
+func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log *slog.Logger) (*KafkaProducer, error) {
+	sec, err := NewSecurity(kc)
+	if err != nil {
+		return nil, err
 	}
+	newTransport := func() *kafka.Transport {
+		return &kafka.Transport{
+			ClientID:    kc.ClientID,
+			DialTimeout: 5 * time.Second,
+			IdleTimeout: 5 * time.Minute,
+			MetadataTTL: 10 * time.Second,
+			Dial:        (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLS:         sec.TLS,
+			SASL:        sec.SASL,
+		}
+	}
+	transport := newTransport()
 	p := &KafkaProducer{
-		log:   log,
-		probe: probeTopic,
-		stop:  make(chan struct{}),
+		transport:    transport,
+		newTransport: newTransport,
+		log:          log,
+		sec:          sec,
+		brokers:      brokers,
+		probe:        probeTopic,
+		stop:         make(chan struct{}),
+		kick:         make(chan struct{}, 1),
+		writeTimeout: kc.WriteTimeout.D(),
 		client: &kafka.Client{
 			Addr:      kafka.TCP(brokers...),
 			Timeout:   5 * time.Second,
@@ -124,8 +158,56 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	case "zstd":
 		p.w.Compression = compress.Zstd
 	}
+	// Optimistic until the first probe: intake is not refused for a
+	// broker that was never tried, but /readyz waits for an answer.
 	p.healthy.Store(true)
-	return p
+	return p, nil
+}
+
+// ProbeTopics makes the probe check that the leaders of these topics
+// serve (the route topics), besides the probe topic's existence.
+func (p *KafkaProducer) ProbeTopics(topics []string) {
+	all := append([]string{p.probe}, topics...)
+	p.probeAll.Store(&all)
+}
+
+// HoldForTopics makes Produce wait (at most the write timeout) until
+// TopicsAttempted is called, so that records produced right after the start
+// do not race the creation of their topics.
+func (p *KafkaProducer) HoldForTopics() {
+	ch := make(chan struct{})
+	p.topics.Store(&ch)
+}
+
+// waitForTopics waits while HoldForTopics holds, at most the write timeout
+// and not once Kafka is found unreachable.
+func (p *KafkaProducer) waitForTopics() {
+	ch := p.topics.Load()
+	if ch == nil {
+		return
+	}
+	deadline := time.NewTimer(p.writeTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for p.healthy.Load() {
+		select {
+		case <-*ch:
+			return
+		case <-deadline.C:
+			return
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// TopicsAttempted releases Produce calls held by HoldForTopics.
+func (p *KafkaProducer) TopicsAttempted() {
+	if ch := p.topics.Swap(nil); ch != nil {
+		close(*ch)
+	}
 }
 
 func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
@@ -156,10 +238,20 @@ func (p *KafkaProducer) noteResult(err error) {
 	switch {
 	case err == nil:
 		p.healthy.Store(true)
-	case errors.As(err, &ke) && ke != kafka.LeaderNotAvailable && ke != kafka.NotLeaderForPartition && ke != kafka.RequestTimedOut && ke != kafka.BrokerNotAvailable:
+		p.ready.Store(true)
+	case errors.As(err, &ke) && ke != kafka.LeaderNotAvailable && ke != kafka.NotLeaderForPartition && ke != kafka.RequestTimedOut && ke != kafka.BrokerNotAvailable &&
+		ke != kafka.SASLAuthenticationFailed && ke != kafka.UnsupportedSASLMechanism && ke != kafka.IllegalSASLState:
 		// a per-topic or per-request error: the cluster answered
 	default:
-		p.healthy.Store(false)
+		if p.healthy.Swap(false) {
+			p.ready.Store(false)
+			// Probe again soon: the broker may be back at once.
+			select {
+			case p.kick <- struct{}{}:
+			default:
+			}
+		}
+		p.ready.Store(false)
 	}
 }
 
@@ -172,6 +264,7 @@ func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
 		done(nil)
 		return
 	}
+	p.waitForTopics()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
@@ -189,60 +282,117 @@ func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := p.w.WriteMessages(ctx, km...); err != nil {
+		err = p.sec.Describe(p.brokers, err)
 		p.noteResult(err)
 		done(fmt.Errorf("kafka: %w", err))
 	}
 }
 
-// Healthy implements Producer.
+// Healthy implements Producer: false once Kafka failed to answer, so that
+// intake is refused at once instead of piling up.
 func (p *KafkaProducer) Healthy() bool { return p.healthy.Load() }
 
-// Start runs the health probe until Close.
+// Ready reports whether Kafka answered (a probe or a produce) and has not
+// failed since: what /readyz and petitiond_kafka_up say.
+func (p *KafkaProducer) Ready() bool { return p.ready.Load() && p.healthy.Load() }
+
+// Start runs the health probe until Close: at once, then every 5 s while
+// Kafka answers and every 0.5 s while it does not.
 func (p *KafkaProducer) Start() {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		first := true
 		for {
+			err := p.Ping(context.Background())
+			ok := err == nil
+			p.ready.Store(ok)
+			var was bool
+			if errors.Is(err, errNotServing) {
+				// Neither up nor down: intake stays as it was.
+				was = p.healthy.Load()
+			} else {
+				was = p.healthy.Swap(ok)
+			}
+			switch {
+			case errors.Is(err, errNotServing):
+			case !ok && (was || first):
+				var se *SecurityError
+				if errors.As(err, &se) {
+					p.log.Error("kafka refused the connection: fix the kafka.tls / kafka.sasl settings or the broker", "err", err)
+				} else {
+					p.log.Warn("kafka unreachable", "err", err)
+				}
+			case ok && !was:
+				// The shared transport may still hold the outage in its
+				// metadata cache for up to MetadataTTL: start it afresh.
+				p.transport.CloseIdleConnections()
+				p.log.Info("kafka reachable again")
+			}
+			first = false
 			wait := 5 * time.Second
-			if !p.healthy.Load() {
+			if !ok {
 				wait = 500 * time.Millisecond
 			}
+			t := time.NewTimer(wait)
 			select {
 			case <-p.stop:
+				t.Stop()
 				return
-			case <-time.After(wait):
+			case <-p.kick:
+			case <-t.C:
 			}
-			err := p.Ping(context.Background())
-			was := p.healthy.Swap(err == nil)
-			if was != (err == nil) {
-				if err != nil {
-					p.log.Warn("kafka unreachable", "err", err)
-				} else {
-					p.log.Info("kafka reachable again")
-				}
-			}
+			t.Stop()
 		}
 	}()
 }
 
-// Ping asks the cluster for the probe topic's metadata.
+// Ping asks the cluster for the probe topic's metadata over a new
+// connection (with the producer's TLS and SASL settings).
 func (p *KafkaProducer) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	res, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{p.probe}})
+	t := p.newTransport()
+	defer t.CloseIdleConnections()
+	cl := &kafka.Client{Addr: p.client.Addr, Timeout: 3 * time.Second, Transport: t}
+	topics := []string{p.probe}
+	if all := p.probeAll.Load(); all != nil {
+		topics = *all
+	}
+	res, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
-		return err
+		return p.sec.Describe(p.brokers, err)
 	}
 	if len(res.Brokers) == 0 {
 		return errors.New("no brokers in metadata")
 	}
+	served := res.Topics[:0:0]
 	for _, t := range res.Topics {
-		if t.Error != nil {
+		switch {
+		case errors.Is(t.Error, kafka.UnknownTopicOrPartition) && p.topics.Load() != nil:
+			return errNotServing // the cluster answered; the topic is being created
+		case errors.Is(t.Error, kafka.UnknownTopicOrPartition) && t.Name != p.probe:
+			continue // a route topic only its records need
+		case errors.Is(t.Error, kafka.LeaderNotAvailable):
+			return errNotServing
+		case t.Error != nil:
 			return fmt.Errorf("topic %s: %w", t.Name, t.Error)
 		}
+		served = append(served, t)
+	}
+	res.Topics = served
+	// Right after a broker (re)start the metadata may name leaders that do
+	// not serve their partitions yet: not ready before they do.
+	if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+		return errNotServing
 	}
 	return nil
 }
+
+// errNotServing is the probe's answer when the cluster answered but the
+// probe topic is still being created or its leaders do not serve yet:
+// not ready, but not a reason to refuse intake on its own.
+var errNotServing = errors.New("kafka answered, but the probe topic is not served yet")
 
 // EnsureTopics creates missing topics.
 func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, partitions, replication int) error {
@@ -251,8 +401,15 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replication})
 	}
 	res, err := p.client.CreateTopics(ctx, req)
+	if errors.Is(err, kafka.BrokerNotAvailable) {
+		// kafka-go's client says only this when it could not connect:
+		// the probe tells why (TLS, SASL, refused).
+		if perr := p.Ping(ctx); perr != nil {
+			err = perr
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
+		return fmt.Errorf("create topics: %w", p.sec.Describe(p.brokers, err))
 	}
 	created := false
 	for t, e := range res.Errors {
@@ -268,7 +425,7 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 	// before that fails with NotLeaderForPartition. Wait for them.
 	for {
 		md, err := p.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
-		if err == nil && leadersReady(md) {
+		if err == nil && leadersReady(md) && leadersServe(ctx, p.client, md) {
 			return nil
 		}
 		select {
@@ -277,6 +434,31 @@ func (p *KafkaProducer) EnsureTopics(ctx context.Context, topics []string, parti
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// leadersServe asks every partition's leader for its end offset: right
+// after creation the metadata may name a leader that does not serve the
+// partition yet, and a record produced then fails with Not Leader For
+// Partition.
+func leadersServe(ctx context.Context, cl *kafka.Client, md *kafka.MetadataResponse) bool {
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, t := range md.Topics {
+		for _, pt := range t.Partitions {
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(pt.ID))
+		}
+	}
+	res, err := cl.ListOffsets(ctx, req)
+	if err != nil {
+		return false
+	}
+	for _, ps := range res.Topics {
+		for _, po := range ps {
+			if po.Error != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func leadersReady(md *kafka.MetadataResponse) bool {

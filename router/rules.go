@@ -4,13 +4,17 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/internal/redact"
 	"github.com/court12368/petitiond/petition"
 )
 
@@ -52,13 +56,13 @@ func Compile(cfg *config.Config) (*Rules, error) {
 		cr := rule{name: name, topic: r.Topic, continue_: r.Continue}
 		w, err := expr.Compile(r.When, env, expr.AsBool())
 		if err != nil {
-			errs = append(errs, cfg.Errorf(p+".when", "%v", oneLine(err)))
+			errs = append(errs, cfg.Errorf(p+".when", "%v", redact.Literals(oneLine(err))))
 		}
 		cr.when = w
 		if r.Key != "" {
 			k, err := expr.Compile(r.Key, env, expr.AsKind(reflect.String))
 			if err != nil {
-				errs = append(errs, cfg.Errorf(p+".key", "%v", oneLine(err)))
+				errs = append(errs, cfg.Errorf(p+".key", "%v", redact.Literals(oneLine(err))))
 			}
 			cr.key = k
 		}
@@ -111,7 +115,7 @@ func (rs *Rules) Route(p *petition.Petition) ([]Target, error) {
 	for _, r := range rs.rules {
 		v, err := expr.Run(r.when, p)
 		if err != nil {
-			return nil, fmt.Errorf("rule %s: %v", r.name, oneLine(err))
+			return nil, runError(r.name, "when", err)
 		}
 		if ok, _ := v.(bool); !ok {
 			continue
@@ -120,7 +124,7 @@ func (rs *Rules) Route(p *petition.Petition) ([]Target, error) {
 		if r.key != nil {
 			k, err := expr.Run(r.key, p)
 			if err != nil {
-				return nil, fmt.Errorf("rule %s key: %v", r.name, oneLine(err))
+				return nil, runError(r.name, "key", err)
 			}
 			if s, _ := k.(string); s != "" {
 				key = s
@@ -135,4 +139,39 @@ func (rs *Rules) Route(p *petition.Petition) ([]Target, error) {
 		out = append(out, Target{Topic: rs.defaultTopic, Key: p.ID})
 	}
 	return out, nil
+}
+
+// errorKinds are the fixed openings of expr's runtime errors. What follows
+// them is often a value of the record ("invalid operation: int(张三)",
+// "invalid date 2024…", a quoted string), so only the opening is kept.
+var errorKinds = []string{
+	"invalid operation", "index out of range", "invalid date", "invalid duration",
+	"invalid character", "cannot fetch", "cannot use", "cannot convert", "division by zero",
+	"integer divide by zero", "interface conversion", "invalid argument", "not enough arguments",
+	"too many arguments", "unexpected end of JSON input", "invalid memory address", "nil pointer",
+	"strconv", "time", "json",
+}
+
+// runError reports a rule that failed on a record without quoting any of
+// the record's values: it goes to logs and to the dead-letter record.
+func runError(rule, part string, err error) error {
+	msg := err.Error()
+	var fe *file.Error
+	where := ""
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		where = fmt.Sprintf(" at column %d", fe.Column+1)
+	}
+	kind := "evaluation error"
+	lower := strings.ToLower(msg)
+	for _, k := range errorKinds {
+		if strings.HasPrefix(lower, k) || strings.Contains(lower, ": "+k) {
+			kind = k
+			break
+		}
+	}
+	if kind == "invalid operation" || kind == "strconv" || kind == "invalid date" || kind == "invalid duration" || kind == "time" {
+		kind += " (a field holds a value of another type or format than the expression expects)"
+	}
+	return fmt.Errorf("rule %s: %s expression failed%s: %s (values not shown)", rule, part, where, kind)
 }

@@ -76,3 +76,38 @@ func TestCompileErrorsHaveLines(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleErrorsCarryNoValues: a rule that fails on a record says which
+// rule and what kind of failure, never the record's values (the error goes
+// to logs and to the dead-letter record).
+func TestRuleErrorsCarryNoValues(t *testing.T) {
+	pii := []string{"欧阳明月", "13907911234", "360102198001010013", "oyang.pii@example.cn", "zhang", "xe6"}
+	for _, when := range []string{
+		`int(petitioner.name) > 0`,
+		`int(meta.contact) > 0`,
+		`float(meta.contact) > 1`,
+		`date(petitioner.name).Year() > 1`,
+		`duration(petitioner.name) > duration("1s")`,
+		`fromJSON(petitioner.name) == 1`,
+		`split(petitioner.name, "")[9] == "a"`,
+		`int(petitioner.email) > 1`,
+	} {
+		rs, err := compile(t, "    - {name: bad, when: '"+when+"', topic: t}\n")
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		p := &petition.Petition{ID: "x", Meta: map[string]any{"contact": "欧阳明月13907911234360102198001010013oyang.pii@example.cn"}}
+		p.Petitioner.Name = "欧阳明月"
+		p.Petitioner.Email = "zhang@example.cn"
+		_, err = rs.Route(p)
+		if err == nil || !strings.HasPrefix(err.Error(), "rule bad: when expression failed at column") {
+			t.Errorf("%s: error %v, want one naming the rule", when, err)
+			continue
+		}
+		for _, v := range pii {
+			if strings.Contains(err.Error(), v) {
+				t.Errorf("%s: error %q contains %q", when, err, v)
+			}
+		}
+	}
+}

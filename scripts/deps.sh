@@ -22,6 +22,7 @@ declare -A COMMAND_PACKAGES=(
   [java]=openjdk-17-jre-headless
   [mvn]=maven
   [openssl]=openssl
+  [keytool]=openjdk-17-jre-headless
 )
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }

@@ -34,6 +34,9 @@ KAFKA_NUM_PARTITIONS="${KAFKA_NUM_PARTITIONS:-3}"
 KAFKA_LOG_LEVEL="${KAFKA_LOG_LEVEL:-INFO}"
 # Extra server.properties lines (newline separated), appended last so they win.
 KAFKA_EXTRA_PROPERTIES="${KAFKA_EXTRA_PROPERTIES:-}"
+# Extra arguments of the one-time storage format (one per line), e.g.
+# --add-scram and SCRAM-SHA-512=[name=u,password=p] (see kafka-secure.sh).
+KAFKA_FORMAT_ARGS="${KAFKA_FORMAT_ARGS:-}"
 JAVA="${JAVA:-${JAVA_HOME:+${JAVA_HOME}/bin/}java}"
 
 DATA_DIR="${KAFKA_STATE_DIR}/data"
@@ -274,8 +277,10 @@ ensure_formatted() {
     [[ "${cid}" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid gave '${cid}' (see ${STDOUT_LOG})"
     printf '%s\n' "${cid}" >"${CLUSTER_ID_FILE}"
   fi
+  local extra=()
+  if [[ -n "${KAFKA_FORMAT_ARGS}" ]]; then mapfile -t extra <<<"${KAFKA_FORMAT_ARGS}"; fi
   log "formatting ${DATA_DIR} (cluster id ${cid})"
-  java_run kafka.tools.StorageTool format --standalone -t "${cid}" -c "${CONF}" >>"${STDOUT_LOG}" 2>&1 \
+  java_run kafka.tools.StorageTool format --standalone -t "${cid}" -c "${CONF}" "${extra[@]}" >>"${STDOUT_LOG}" 2>&1 \
     || { tail -n 30 "${STDOUT_LOG}" >&2; die "kafka-storage format failed"; }
   printf '%s\n' "${ports}" >"${PORTS_FILE}"
 }

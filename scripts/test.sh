@@ -14,13 +14,18 @@ bash scripts/deps.sh
 # Each run gets its own broker state so earlier runs cannot leak records in.
 export KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-test.XXXXXX)}"
 export DOVECOT_STATE_DIR="${DOVECOT_STATE_DIR:-$(mktemp -d /tmp/petitiond-dovecot-test.XXXXXX)}"
+export KAFKA_SECURE_STATE_DIR="${KAFKA_SECURE_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-secure-test.XXXXXX)}"
 cleanup() {
   bash scripts/kafka.sh stop >/dev/null 2>&1 || true
+  bash scripts/kafka-secure.sh stop >/dev/null 2>&1 || true
   bash scripts/dovecot.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 bash scripts/kafka.sh start >/dev/null
+# A second broker with SASL_SSL and mutual-TLS listeners for the security tests.
+bash scripts/kafka-secure.sh start >/dev/null
+eval "$(bash scripts/kafka-secure.sh env | sed 's/^/export /')"
 bash scripts/dovecot.sh start >/dev/null
 export PETITIOND_KAFKA="127.0.0.1:${KAFKA_PORT:-9092}"
 export PETITIOND_KAFKA_SCRIPT="$PWD/scripts/kafka.sh"
@@ -45,7 +50,7 @@ summary_dir="$(mktemp -d /tmp/petitiond-testsummary.XXXXXX)"
 trap 'cleanup; rm -rf "${summary_dir}"' EXIT
 go build -o "${summary_dir}/testsummary" ./internal/tools/testsummary
 test_log=/tmp/petitiond-go-test.json
-log "go test (Kafka ${PETITIOND_KAFKA}, Dovecot ${PETITIOND_DOVECOT}; go test -json output in ${test_log})"
+log "go test (Kafka ${PETITIOND_KAFKA}, SASL_SSL ${PETITIOND_KAFKA_SASL_SSL}, Dovecot ${PETITIOND_DOVECOT}; go test -json output in ${test_log})"
 set +e
 go test -json -count=1 -timeout 30m ./... 2>&1 | tee "${test_log}" | "${summary_dir}/testsummary"
 status=("${PIPESTATUS[@]}")

@@ -3,6 +3,7 @@ package web
 import (
 	_ "embed"
 	"strings"
+	"time"
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config/units"
@@ -40,11 +41,70 @@ type Config struct {
 	QueueWait units.Duration `yaml:"queue_wait" desc:"how long a request waits for room in the pipeline before it is answered 503"`
 	// IdempotencyTTL is how long Idempotency-Key replies are remembered.
 	IdempotencyTTL units.Duration `yaml:"idempotency_ttl" desc:"how long replies to requests with an Idempotency-Key are remembered (on disk, across restarts)"`
-	// ReadTimeout bounds reading one request (uploads included).
-	ReadTimeout units.Duration `yaml:"read_timeout" desc:"bounds reading one request, uploads included"`
+	// IdempotencyMaxKeys and IdempotencyMaxBytes bound the remembered
+	// replies (memory index and disk); over them the oldest answered keys
+	// are forgotten first.
+	IdempotencyMaxKeys  int            `yaml:"idempotency_max_keys" desc:"most Idempotency-Key replies remembered; over it the oldest answered keys are forgotten first"`
+	IdempotencyMaxBytes units.ByteSize `yaml:"idempotency_max_bytes" desc:"most bytes of remembered Idempotency-Key replies (memory index and disk, at least 1MiB); over it the oldest answered keys are forgotten first"`
+	// IdempotencyMaxKeysPerClient is one client address's share: over it
+	// that client's own oldest keys are forgotten first.
+	IdempotencyMaxKeysPerClient int `yaml:"idempotency_max_keys_per_client" desc:"most remembered Idempotency-Keys of one client address; over it that client's own oldest keys are forgotten first (0: no per-client share)"`
+	// ReadTimeout bounds reading a request body, plus the time its bytes
+	// buy at MinReadRate: a client trickling bytes is cut off after about
+	// ReadTimeout, a large upload at a fair rate goes through.
+	ReadTimeout units.Duration `yaml:"read_timeout" desc:"bounds reading one request, uploads included, plus the time its bytes buy at min_read_rate: a client trickling bytes is cut off after about read_timeout, a large upload at a fair rate goes through (at least 1s)"`
+	// MinReadRate (bytes per second) is the upload rate that extends the
+	// body's deadline; 0 gives every body ReadTimeout and no more.
+	MinReadRate units.ByteSize `yaml:"min_read_rate" desc:"upload rate (bytes per second) that extends a body's read deadline beyond read_timeout; 0: every body gets read_timeout and no more"`
+	// MaxConnections bounds the open connections of the listener; over it
+	// a connection gets 503 and is closed.
+	MaxConnections int `yaml:"max_connections" desc:"most open connections of the listener; over it a new connection is answered 503 and closed"`
+	// MaxConnectionsPerClient bounds the open connections of one client
+	// address (trusted proxies are exempt); 0 = no per-client cap.
+	MaxConnectionsPerClient int `yaml:"max_connections_per_client" desc:"most open connections of one client address (trusted proxies are exempt); 0: no per-client cap"`
+	// AuthFailureLimit limits failed authentications per client: over it
+	// wrong tokens are answered 429 without being checked.
+	AuthFailureLimit RateLimit `yaml:"auth_failure_limit" desc:"failed authentications per client address (token bucket); over it requests are answered 429 without the token being checked"`
+	// CORS lets browser forms on the listed origins submit.
+	CORS CORS `yaml:"cors" desc:"browser origins allowed to submit (CORS); empty: no CORS headers, Origin not checked"`
+	// Attachments says which attachments are accepted.
+	Attachments AttachmentPolicy `yaml:"attachments" desc:"which attachments are accepted: sniffed content types, antivirus scan"`
 	// TLS serves HTTPS when both files are set.
 	TLSCertFile string `yaml:"tls_cert_file" desc:"PEM certificate (chain): with tls_key_file, serve HTTPS"`
 	TLSKeyFile  string `yaml:"tls_key_file" desc:"PEM private key of tls_cert_file"`
+}
+
+// AttachmentPolicy checks each attachment before the petition is accepted.
+type AttachmentPolicy struct {
+	// AllowedTypes lists the accepted content types as sniffed from the
+	// content (not as declared); "image/*" matches a family. Empty: any.
+	// Another type is refused 415 naming the part.
+	AllowedTypes []string `yaml:"allowed_types" desc:"accepted content types as sniffed from the content (not as declared); image/* matches a family; another type is refused 415 naming the part. Empty: any"`
+	// Antivirus scans every attachment with clamd.
+	Antivirus Antivirus `yaml:"antivirus" desc:"scan every attachment with clamd (INSTREAM) before the petition is accepted"`
+}
+
+// Antivirus is a clamd to scan attachments with (INSTREAM).
+type Antivirus struct {
+	// Address of clamd: unix:/run/clamav/clamd.ctl, tcp:host:port or
+	// host:port. Empty: no scanning.
+	Address string `yaml:"address" desc:"clamd address: unix:/run/clamav/clamd.ctl, tcp:host:port or host:port; empty: no scanning"`
+	// Timeout bounds one scan.
+	Timeout units.Duration `yaml:"timeout" desc:"bounds one scan"`
+	// OnError says what happens when clamd cannot scan (unreachable, over
+	// its StreamMaxLength): reject (503, retry later) or accept (the
+	// petition goes on unscanned, meta web.antivirus = "unscanned").
+	OnError string `yaml:"on_error" desc:"when clamd cannot scan (unreachable, over its StreamMaxLength): reject (503, retry later) or accept (unscanned, meta web.antivirus = unscanned)" enum:"reject,accept"`
+}
+
+// CORS is the browser-origin allow-list.
+type CORS struct {
+	// AllowedOrigins (scheme://host[:port], or "*") may submit from a
+	// browser; a request with another Origin is refused 403. Empty: no
+	// CORS headers, Origin not checked.
+	AllowedOrigins []string `yaml:"allowed_origins" desc:"origins (scheme://host[:port], or *) allowed to submit from a browser; a request with another Origin is refused 403. Empty: no CORS headers, Origin not checked"`
+	// MaxAge is how long a browser may cache a preflight answer.
+	MaxAge units.Duration `yaml:"max_age" desc:"how long a browser may cache a preflight answer"`
 }
 
 // RateLimit is a token bucket per client.
@@ -58,17 +118,26 @@ type RateLimit struct {
 // NewConfig returns the defaults.
 func NewConfig() *Config {
 	return &Config{
-		Listen:            "127.0.0.1:8080",
-		Path:              "/petitions",
-		MaxBodySize:       1 << 20,
-		MaxRequestSize:    64 << 20,
-		MaxAttachmentSize: 20 << 20,
-		MaxAttachments:    10,
-		RetryAfter:        units.Duration(5e9),
-		QueueWait:         units.Duration(2e9),
-		IdempotencyTTL:    units.Duration(7 * 24 * 3600e9),
-		ReadTimeout:       units.Duration(120e9),
-		RateLimit:         RateLimit{Burst: 20},
+		Listen:                      "127.0.0.1:8080",
+		Path:                        "/petitions",
+		MaxBodySize:                 1 << 20,
+		MaxRequestSize:              64 << 20,
+		MaxAttachmentSize:           20 << 20,
+		MaxAttachments:              10,
+		RetryAfter:                  units.Duration(5e9),
+		QueueWait:                   units.Duration(2e9),
+		IdempotencyTTL:              units.Duration(7 * 24 * 3600e9),
+		IdempotencyMaxKeys:          100000,
+		IdempotencyMaxBytes:         256 << 20,
+		IdempotencyMaxKeysPerClient: 10000,
+		ReadTimeout:                 units.Duration(20e9),
+		MinReadRate:                 64 << 10,
+		MaxConnections:              1024,
+		MaxConnectionsPerClient:     32,
+		RateLimit:                   RateLimit{Burst: 20},
+		AuthFailureLimit:            RateLimit{PerSecond: 0.1, Burst: 10},
+		CORS:                        CORS{MaxAge: units.Duration(600e9)},
+		Attachments:                 AttachmentPolicy{Antivirus: Antivirus{Timeout: units.Duration(30e9), OnError: "reject"}},
 	}
 }
 
@@ -99,6 +168,42 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1 {
 		p.Add("rate_limit.burst", "must be at least 1 when per_second is set")
+	}
+	if c.IdempotencyMaxKeys < 1 {
+		p.Add("idempotency_max_keys", "must be at least 1")
+	}
+	if c.IdempotencyMaxBytes < 1<<20 {
+		p.Add("idempotency_max_bytes", "must be at least 1MiB")
+	}
+	if c.IdempotencyMaxKeysPerClient < 0 {
+		p.Add("idempotency_max_keys_per_client", "must not be negative")
+	}
+	if c.ReadTimeout.D() < time.Second {
+		p.Add("read_timeout", "must be at least 1s")
+	}
+	if c.MinReadRate < 0 {
+		p.Add("min_read_rate", "must not be negative")
+	}
+	if c.MaxConnections < 1 {
+		p.Add("max_connections", "must be at least 1")
+	}
+	if c.MaxConnectionsPerClient < 0 {
+		p.Add("max_connections_per_client", "must not be negative")
+	}
+	if c.AuthFailureLimit.PerSecond < 0 {
+		p.Add("auth_failure_limit.per_second", "must not be negative")
+	}
+	if c.AuthFailureLimit.PerSecond > 0 && c.AuthFailureLimit.Burst < 1 {
+		p.Add("auth_failure_limit.burst", "must be at least 1 when per_second is set")
+	}
+	if av := c.Attachments.Antivirus; av.OnError != "reject" && av.OnError != "accept" {
+		p.Add("attachments.antivirus.on_error", "want reject or accept")
+	}
+	if av := c.Attachments.Antivirus; av.Address != "" && badClamd(av.Address) {
+		p.Add("attachments.antivirus.address", "want unix:/path, tcp:host:port or host:port")
+	}
+	if badTypes(c.Attachments.AllowedTypes) {
+		p.Add("attachments.allowed_types", "want type/subtype or type/*")
 	}
 	switch {
 	case c.TLSCertFile != "" && c.TLSKeyFile == "":

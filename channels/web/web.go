@@ -12,7 +12,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -37,6 +37,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/clamd"
 	"github.com/court12368/petitiond/mapping"
 	"github.com/court12368/petitiond/petition"
 )
@@ -52,12 +53,18 @@ var fieldList = func() string {
 
 // Channel is a running web channel.
 type Channel struct {
-	cfg   *Config
-	env   channels.Env
-	log   *slog.Logger
-	idem  *idemStore
-	limit *limiter
-	sink  channels.Sink
+	cfg    *Config
+	env    channels.Env
+	log    *slog.Logger
+	idem   *idemStore
+	limit  *limiter
+	sink   channels.Sink
+	stager blob.Stager
+
+	av         *clamd.Client
+	authFail   *limiter // failed authentications per client
+	authLogMu  sync.Mutex
+	authLogged map[string]time.Time
 
 	mu    sync.Mutex
 	ln    net.Listener // bound, not yet served
@@ -70,13 +77,26 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	idem, err := newIdemStore(env.StateDir, cfg.IdempotencyTTL.D())
+	idem, err := newIdemStore(env.StateDir, idemLimits{ttl: cfg.IdempotencyTTL.D(), maxKeys: cfg.IdempotencyMaxKeys,
+		maxBytes: int64(cfg.IdempotencyMaxBytes), perClient: cfg.IdempotencyMaxKeysPerClient})
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{})}
+	stager, ok := env.Blobs.(blob.Stager)
+	if !ok {
+		return nil, errors.New("web: the blob store has no staging area")
+	}
+	c := &Channel{cfg: cfg, env: env, log: env.Logger, idem: idem, ready: make(chan struct{}), stager: stager}
 	if cfg.RateLimit.PerSecond > 0 {
 		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
+	}
+	if a := cfg.Attachments.Antivirus; a.Address != "" {
+		if c.av, err = clamd.Parse(a.Address, a.Timeout.D()); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.AuthFailureLimit.PerSecond > 0 {
+		c.authFail = newLimiter(cfg.AuthFailureLimit.PerSecond, cfg.AuthFailureLimit.Burst)
 	}
 	return c, nil
 }
@@ -105,7 +125,16 @@ func (c *Channel) Bind() error {
 	if err != nil {
 		return fmt.Errorf("web: listen: %w", err)
 	}
-	c.ln, c.addr = ln, ln.Addr()
+	if c.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("web: tls: %w", err)
+		}
+		// HTTP/1.1 only: the guard follows its framing.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	}
+	c.ln, c.addr = c.guardListener(ln), ln.Addr()
 	select {
 	case <-c.ready:
 	default:
@@ -140,25 +169,24 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	c.mu.Unlock()
 	defer ln.Close()
 	mux := http.NewServeMux()
-	mux.Handle(c.cfg.Path, c)
+	mux.Handle(c.cfg.Path, c.guard(c))
 	var conns connTracker
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       c.cfg.ReadTimeout.D(),
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
-		ConnState:         conns.track,
+		// The body's deadline is the guard's (read_timeout + min_read_rate).
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(c.log.Handler(), slog.LevelDebug),
+		ConnContext: withConn,
+		ConnState:   conns.track,
 	}
 	c.log.Info("web channel listening", "addr", ln.Addr().String(), "path", c.cfg.Path)
+	if c.cfg.AuthToken == "" && !loopback(c.cfg.Listen) {
+		c.log.Warn("SECURITY: web channel listens beyond loopback without auth_token: anyone who reaches it can submit petitions "+
+			"(as a public citizen portal must; otherwise bind it to 127.0.0.1 or set auth_token_file)", "addr", ln.Addr().String())
+	}
 	errc := make(chan error, 1)
-	go func() {
-		if c.cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, c.cfg.TLSCertFile, c.cfg.TLSKeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	sweep := time.NewTicker(time.Hour)
 	defer sweep.Stop()
 	for {
@@ -167,6 +195,8 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 			return fmt.Errorf("web: serve: %w", err)
 		case <-sweep.C:
 			c.idem.sweep()
+			k, b, ev := c.idem.stats()
+			c.log.Info("web: idempotency replies kept", "keys", k, "bytes", b, "evicted_total", ev)
 		case <-ctx.Done():
 			dctx, cancel := c.env.DrainContext(ctx)
 			defer cancel()
@@ -276,6 +306,9 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in, status, field, err := c.read(r)
+	if in != nil {
+		defer in.discard() // a rejected or failed request leaves nothing behind
+	}
 	if err != nil {
 		c.refuseInput(w, status, field, err)
 		return
@@ -294,11 +327,12 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.answer(w, o, key, fp, received)
+	c.answer(w, r, item, o, key, fp, received)
 }
 
-// admit checks everything that is decided before the body is read: path,
-// method, bearer token, rate limit, the Idempotency-Key's form and whether
+// admit checks everything that is decided before the body is read (the
+// guard has checked the framing, the origin and the bearer token): path,
+// method, rate limit, the Idempotency-Key's form and whether
 // the pipeline can take petitions. It returns the Idempotency-Key, or false
 // when it answered the request.
 func (c *Channel) admit(w http.ResponseWriter, r *http.Request, received time.Time) (string, bool) {
@@ -310,14 +344,6 @@ func (c *Channel) admit(w http.ResponseWriter, r *http.Request, received time.Ti
 		w.Header().Set("Allow", "POST")
 		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use POST"})
 		return "", false
-	}
-	if c.cfg.AuthToken != "" {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.AuthToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="petitiond"`)
-			c.fail(w, http.StatusUnauthorized, "unauthorized", "", "missing or wrong bearer token")
-			return "", false
-		}
 	}
 	if c.limit != nil && !c.limit.allow(c.clientKey(r), received) {
 		c.fail(w, http.StatusTooManyRequests, "rate_limited", "", "too many requests from this client; retry later")
@@ -340,7 +366,7 @@ func (c *Channel) admit(w http.ResponseWriter, r *http.Request, received time.Ti
 // refuseInput answers a body that could not be read, with the status read
 // chose.
 func (c *Channel) refuseInput(w http.ResponseWriter, status int, field string, err error) {
-	reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 503: "unavailable"}[status]
+	reason := map[int]string{400: "bad_request", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 503: "unavailable"}[status]
 	if reason == "" {
 		reason = "error"
 	}
@@ -357,6 +383,7 @@ func (c *Channel) newItem(r *http.Request, in *input, key string, received time.
 		Fields:        in.fields,
 		Original:      in.original,
 		Attachments:   in.attachments,
+		Promote:       in.promote,
 		RejectInvalid: true,
 		Meta: map[string]any{
 			"web.content_type": in.contentType,
@@ -365,6 +392,9 @@ func (c *Channel) newItem(r *http.Request, in *input, key string, received time.
 	}
 	if len(in.extra) > 0 {
 		item.Meta["extra"] = in.extra
+	}
+	if in.antivirus != "" {
+		item.Meta["web.antivirus"] = in.antivirus
 	}
 	if m := in.mapped; m != nil {
 		for k, v := range m.Meta {
@@ -404,6 +434,7 @@ func (c *Channel) claimKey(w http.ResponseWriter, r *http.Request, key, fp strin
 		return nil, true
 	case prev != nil:
 		w.Header().Set("Idempotent-Replayed", "true")
+		c.audit(r, prev.Status, prev.Body, true)
 		writeJSON(w, prev.Status, prev.Body)
 		return nil, true
 	}
@@ -426,7 +457,7 @@ func (c *Channel) deliver(w http.ResponseWriter, r *http.Request, item *channels
 
 // answer replies with the outcome, and remembers the reply for the
 // Idempotency-Key.
-func (c *Channel) answer(w http.ResponseWriter, o channels.Outcome, key, fp string, received time.Time) {
+func (c *Channel) answer(w http.ResponseWriter, r *http.Request, item *channels.Item, o channels.Outcome, key, fp string, received time.Time) {
 	switch {
 	case o.Err != nil:
 		c.log.Warn("web: petition not acknowledged by Kafka", "err", o.Err)
@@ -435,18 +466,24 @@ func (c *Channel) answer(w http.ResponseWriter, o channels.Outcome, key, fp stri
 		c.fail(w, http.StatusUnprocessableEntity, "invalid", o.Invalid.Field, "%s", o.Invalid.Reason)
 	case len(o.Records) > 0:
 		p := o.Records[0]
-		c.reply(w, key, fp, http.StatusCreated, reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)})
+		c.reply(w, r, key, fp, http.StatusCreated, reply{ID: p.ID, TrackingNo: p.TrackingNo, ReceivedAt: p.ReceivedAt.UTC().Format(time.RFC3339Nano)})
 	default: // dead-lettered: delivered for review, but not as a petition record
-		c.reply(w, key, fp, http.StatusAccepted, reply{Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)})
+		// The citizen gets a receipt either way: the dead letter carries
+		// the id the petition will have.
+		id := petition.ID(c.env.Name, item.SourceID)
+		c.reply(w, r, key, fp, http.StatusAccepted, reply{ID: id, TrackingNo: petition.TrackingNo(id), Status: "held_for_review", ReceivedAt: received.UTC().Format(time.RFC3339Nano)})
 	}
 }
 
-func (c *Channel) reply(w http.ResponseWriter, key, fp string, status int, body reply) {
+// reply answers an accepted submission (201, or 202 held for review),
+// remembers the reply for the Idempotency-Key and writes the audit line.
+func (c *Channel) reply(w http.ResponseWriter, r *http.Request, key, fp string, status int, body reply) {
 	if key != "" {
-		if err := c.idem.store(key, fp, status, body); err != nil {
+		if err := c.idem.store(key, fp, clientIP(r, c.cfg.TrustedProxies), status, body); err != nil {
 			c.log.Warn("web: idempotency reply not saved; a retry gets the same id but a new reply", "err", err)
 		}
 	}
+	c.audit(r, status, body, false)
 	writeJSON(w, status, body)
 }
 
@@ -470,6 +507,29 @@ type input struct {
 	original    blob.Ref
 	attachments []channels.Attachment
 	contentType string
+	// staged is what goes into the blob store once the petition is
+	// accepted (promote); discard deletes what was not.
+	staged []*blob.Staged
+	// antivirus is what the scan of the attachments said: clean,
+	// unscanned, or "" without scanning.
+	antivirus string
+}
+
+// promote moves the staged original and attachments into the store.
+func (in *input) promote() error {
+	for _, s := range in.staged {
+		if err := s.Promote(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard deletes staged data that was not promoted.
+func (in *input) discard() {
+	for _, s := range in.staged {
+		s.Discard()
+	}
 }
 
 // fingerprint identifies the content of a submission independent of its
@@ -532,31 +592,25 @@ func (c *Channel) read(r *http.Request) (in *input, status int, field string, er
 				return nil, st, f, err
 			}
 		}
-		ref, err := c.env.Blobs.Put(bytes.NewReader(body), 0)
-		if err != nil {
-			c.log.Error("web: storing a submission failed", "err", err)
-			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
-		}
-		in.original = ref
+		// Written to the store only once the petition is accepted.
+		st := c.stager.StageBytes(body)
+		in.staged = append(in.staged, st)
+		in.original = st.Ref
 	case "multipart/form-data":
 		if params["boundary"] == "" {
 			return nil, 400, "Content-Type", fmt.Errorf("multipart/form-data without boundary")
 		}
-		// Keep the whole request as the original, streamed to the blob
-		// store, then parse it from there: attachments never sit in memory.
-		ref, err := c.env.Blobs.Put(r.Body, int64(c.cfg.MaxRequestSize))
-		if errors.Is(err, blob.ErrTooLarge) {
-			return nil, 413, "", fmt.Errorf("request larger than %d bytes", c.cfg.MaxRequestSize)
-		}
-		if errors.Is(err, blob.ErrStore) {
-			return nil, 503, "", fmt.Errorf("petition could not be stored; retry later")
-		}
+		// Keep the whole request as the original, streamed to the staging
+		// area, then parse it from there: attachments never sit in memory,
+		// and nothing reaches the store before the petition is accepted.
+		st, status, err := c.stage(r.Body, int64(c.cfg.MaxRequestSize), clientIP(r, c.cfg.TrustedProxies), "request")
 		if err != nil {
-			return nil, 400, "", fmt.Errorf("reading body: %v", err)
+			return nil, status, "", err
 		}
-		in.original = ref
-		if f, st, err := c.parseMultipart(ref, params["boundary"], in); err != nil {
-			return nil, st, f, err
+		in.staged = append(in.staged, st)
+		in.original = st.Ref
+		if f, st, err := c.parseMultipart(st, params["boundary"], clientIP(r, c.cfg.TrustedProxies), in); err != nil {
+			return in, st, f, err
 		}
 	default:
 		return nil, 415, "Content-Type", fmt.Errorf("unsupported Content-Type %q; send application/json, application/x-www-form-urlencoded or multipart/form-data", ct)
@@ -609,6 +663,9 @@ func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
 	}
 	if obj == nil {
 		return "", fmt.Errorf("malformed JSON: want an object")
+	}
+	if f, err := duplicateKey(body); err != nil {
+		return f, err
 	}
 	if c.env.Mapper != nil {
 		return c.applyMapping(in, obj)
@@ -663,8 +720,8 @@ func (c *Channel) parseForm(body []byte, in *input) (string, error) {
 	return "", nil
 }
 
-func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (string, int, error) {
-	f, err := c.env.Blobs.Open(ref.SHA256)
+func (c *Channel) parseMultipart(orig *blob.Staged, boundary, client string, in *input) (string, int, error) {
+	f, err := orig.Open()
 	if err != nil {
 		return "", 503, fmt.Errorf("petition could not be stored; retry later")
 	}
@@ -705,21 +762,29 @@ func (c *Channel) parseMultipart(ref blob.Ref, boundary string, in *input) (stri
 		if len(in.attachments) >= c.cfg.MaxAttachments {
 			return name, 413, fmt.Errorf("more than %d attachments", c.cfg.MaxAttachments)
 		}
-		aref, err := c.env.Blobs.Put(part, int64(c.cfg.MaxAttachmentSize))
-		if errors.Is(err, blob.ErrTooLarge) {
-			return name, 413, fmt.Errorf("attachment larger than %d bytes", c.cfg.MaxAttachmentSize)
-		}
-		if errors.Is(err, blob.ErrStore) {
-			return "", 503, fmt.Errorf("petition could not be stored; retry later")
-		}
+		ast, status, err := c.stage(part, int64(c.cfg.MaxAttachmentSize), client, "attachment")
 		if err != nil {
-			return name, 400, fmt.Errorf("malformed attachment: %v", err)
+			if status == 400 || status == 413 {
+				return name, status, err
+			}
+			return "", status, err
+		}
+		in.staged = append(in.staged, ast)
+		st, scan, err := c.checkAttachment(ast, name, client)
+		if err != nil {
+			if st == 503 {
+				return "", st, err
+			}
+			return name, st, err
+		}
+		if scan != "" && in.antivirus != "unscanned" {
+			in.antivirus = scan
 		}
 		ctype := part.Header.Get("Content-Type")
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, Ref: aref})
+		in.attachments = append(in.attachments, channels.Attachment{Filename: part.FileName(), ContentType: ctype, SniffedType: ast.Sniffed, Ref: ast.Ref})
 	}
 	if mapped != nil {
 		if f, err := c.applyMapping(in, mapped); err != nil {

@@ -48,6 +48,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/court12368/petitiond/internal/redact"
 	"github.com/court12368/petitiond/normalize/text"
 )
 
@@ -281,7 +282,7 @@ func (c *Classifier) compileRule(where string, r Rule) (*rule, error) {
 	if r.Regex != "" {
 		re, err := regexp.Compile(r.Regex)
 		if err != nil {
-			bad("regex", "%v", err)
+			bad("regex", "%v", redact.Literals(err.Error()))
 		}
 		cr.re = re
 	}
@@ -289,7 +290,7 @@ func (c *Classifier) compileRule(where string, r Rule) (*rule, error) {
 		p, err := expr.Compile(r.When, expr.Env(map[string]any{FieldSubject: "", FieldContent: ""}),
 			expr.AllowUndefinedVariables(), expr.AsBool())
 		if err != nil {
-			bad("when", "%v", err)
+			bad("when", "%v", redact.Literals(err.Error()))
 		}
 		cr.when = p
 	}

@@ -375,6 +375,12 @@ func TestCalllogCTINotes(t *testing.T) {
 	e := newEnv(t, kafka, calllogYAML(name, "path: "+path, "format: asterisk-csv", "poll_interval: 20ms",
 		fmt.Sprintf("cti: {listen: %q, path: /cti, window: 4s}", cti)))
 	e.start()
+	// Topics are created in the background after the start: until they
+	// are served the first records wait, and the 4 s join window below
+	// would pass before the notes are posted.
+	if st, took := waitReady(t, e, 200, 60*time.Second); st != 200 {
+		t.Fatalf("/readyz = %d after %v, want 200", st, took)
+	}
 	waitListening(t, cti, 30*time.Second)
 	tag := randomSuffix()
 	a, b, c, d := tag+".a", tag+".b", tag+".c", tag+".d"

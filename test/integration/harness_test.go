@@ -159,7 +159,8 @@ func (e *env) kill() { e.d.Kill() }
 func (e *env) logs() string { return e.d.Logs() }
 
 type reply struct {
-	Status     int
+	Status     int    `json:"-"`
+	Held       string `json:"status"` // held_for_review with 202
 	Header     http.Header
 	ID         string `json:"id"`
 	TrackingNo string `json:"tracking_no"`
@@ -219,9 +220,14 @@ func consume(t *testing.T, brokers []string, topic string, want int, within time
 	return records(recs)
 }
 
-// consumeAll reads everything in topic up to its current end.
+// consumeAll reads everything in topic up to its current end. petitiond
+// creates its topics in the background after it started, so a test that
+// reads before anything was produced first waits for the topic.
 func consumeAll(t *testing.T, brokers []string, topic string) []record {
 	t.Helper()
+	if err := testutil.WaitTopic(brokers, topic, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	recs, err := testutil.ReadAll(brokers, topic, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)

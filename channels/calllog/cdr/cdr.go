@@ -302,15 +302,32 @@ func (p *Parser) malformed(where, format string, args ...any) error {
 	return &lineError{format: p.format, where: where, msg: fmt.Sprintf(format, args...), kind: ErrMalformed}
 }
 
-// quoteShort quotes s for an error message, cut to 40 bytes. Only used for
-// values that are not personal data (times, numbers, codes).
+// quoteShort shows the shape of a bad value for an error message, never
+// the value: digits become 9, letters a or A, other characters (Chinese
+// text) *, punctuation stays; cut to 40 characters. A misaligned line can
+// put a name or a phone number into a time or number column, and error
+// texts reach logs and dead letters.
 func quoteShort(s string) string {
-	if len(s) > 40 {
-		cut := 40
-		for cut > 0 && s[cut]&0xC0 == 0x80 {
-			cut--
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == 40 {
+			b.WriteString("…")
+			break
 		}
-		return fmt.Sprintf("%q…", s[:cut])
+		n++
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteByte('9')
+		case r >= 'a' && r <= 'z':
+			b.WriteByte('a')
+		case r >= 'A' && r <= 'Z':
+			b.WriteByte('A')
+		case r < 0x80 && r >= 0x20:
+			b.WriteRune(r)
+		default:
+			b.WriteByte('*')
+		}
 	}
-	return fmt.Sprintf("%q", s)
+	return "value of the shape \"" + b.String() + "\""
 }

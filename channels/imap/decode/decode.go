@@ -6,10 +6,12 @@ package decode
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/channels/imap"
 	"github.com/court12368/petitiond/normalize"
@@ -108,7 +110,8 @@ func Letter(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) 
 			continue
 		}
 		p.Attachments = append(p.Attachments, petition.Attachment{
-			Filename: a.Filename, ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, URI: a.URI,
+			Filename: a.Filename, ContentType: a.ContentType, SniffedContentType: sniff(n.Blobs, a.SHA256),
+			Size: a.Size, SHA256: a.SHA256, URI: a.URI,
 		})
 	}
 	if p.Content == "" && len(p.Attachments) == 0 {
@@ -168,4 +171,17 @@ func truncateRunes(s string, n int) string {
 		i++
 	}
 	return s
+}
+
+// sniff returns the content type sniffed from a stored attachment's first
+// bytes, to record beside the type the letter declared.
+func sniff(store blob.Store, sum string) string {
+	rc, err := store.Open(sum)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	b := make([]byte, 512)
+	n, _ := io.ReadFull(rc, b)
+	return blob.SniffContentType(b[:n])
 }

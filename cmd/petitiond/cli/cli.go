@@ -26,6 +26,7 @@ Usage:
   petitiond channels          list the channel types
   petitiond example TYPE      print a commented example config for a channel type
   petitiond schema            print the JSON Schema of the config file
+  petitiond blobs gc -c FILE  delete blobs no record references (-min-age 24h, -dry-run)
   petitiond version           print the version
 
 Signals (run): SIGTERM/SIGINT stop intake, drain in-flight petitions, exit 0;
@@ -69,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 		return 0
+	case "blobs":
+		return blobsCmd(args[1:], reg, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "petitiond", daemon.Version)
 		return 0
