@@ -90,6 +90,22 @@ func readyz(t *testing.T, e *env) int {
 // on it; the broker is stopped when the test ends.
 func privateBroker(t *testing.T) (string, func(cmd string)) {
 	t.Helper()
+	addr, command := newPrivateBroker(t)
+	run := func(cmd string) {
+		t.Helper()
+		if out, err := command(cmd).CombinedOutput(); err != nil {
+			t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
+		}
+	}
+	run("start")
+	return addr, run
+}
+
+// newPrivateBroker prepares a broker of the test's own (not started) and
+// returns its address and a maker of kafka.sh commands on it; the broker is
+// stopped when the test ends.
+func newPrivateBroker(t *testing.T) (string, func(cmd string) *exec.Cmd) {
+	t.Helper()
 	script := os.Getenv("PETITIOND_KAFKA_SCRIPT")
 	if script == "" {
 		if os.Getenv("CI") == "true" {
@@ -101,19 +117,11 @@ func privateBroker(t *testing.T) (string, func(cmd string)) {
 	_, port, _ := net.SplitHostPort(addr)
 	_, cport, _ := net.SplitHostPort(controller)
 	env := append(os.Environ(), "KAFKA_STATE_DIR="+t.TempDir(), "KAFKA_PORT="+port, "KAFKA_CONTROLLER_PORT="+cport)
-	run := func(cmd string) {
-		t.Helper()
+	command := func(cmd string) *exec.Cmd {
 		c := exec.Command("bash", script, cmd)
 		c.Env = env
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("kafka.sh %s: %v\n%s", cmd, err, out)
-		}
+		return c
 	}
-	run("start")
-	t.Cleanup(func() {
-		c := exec.Command("bash", script, "stop")
-		c.Env = env
-		c.Run()
-	})
-	return addr, run
+	t.Cleanup(func() { command("stop").Run() })
+	return addr, command
 }
