@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/court12368/petitiond/channels/scan/scantest"
 )
 
 // Known personal values pushed through every channel. Each is grepped for
@@ -76,6 +80,9 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
       content: {from: content, required: true}
       meta.contact: {join: [name, phone, id_number, email], sep: ""}
 `, webDL)
+	needOCR(t)
+	scans := filepath.Join(dir, "scans")
+	extra += scanYAML("visits-pii", scans)
 	imapOK := os.Getenv("PETITIOND_DOVECOT") != "" || os.Getenv("CI") == "true"
 	if imapOK {
 		mb = newMailboxes(t, dovecot(t))
@@ -203,9 +210,24 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 		mb.waitCounts(60*time.Second, map[string]int{mb.inbox: 0})
 	}
 
-	// Wait for the dead letters: 2 web-dl, the shifted CDR line, the
-	// empty letter.
-	wantDead := 3
+	// scan: a form bearing the values (success), the same with a sidecar
+	// whose phone is mistyped (review), and a broken PDF (dead letter).
+	form := scantest.Form{Name: pii.name, Gender: "女", IDNumber: pii.id, Phone: pii.phone, Address: pii.address,
+		CaseNumber: "（2023）赣0702执88号", Request: piiContent(), Receptionist: "刘洋", Date: "2026年11月30日"}
+	img, err := scantest.Render(form, scantest.LayoutLines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	formPNG := scantest.PNG(img)
+	sideJSON := fmt.Sprintf(`{"name": %q, "phone": "%s0", "registration_no": "LF-%s-0001"}`, pii.name, pii.phone, tag)
+	formPNG2 := scantest.JPEG(img, 90)
+	dropAll(t, scans, map[string][]byte{"visit-2.json": []byte(sideJSON)})
+	dropAll(t, scans, map[string][]byte{"visit-1.png": formPNG, "visit-2.jpg": formPNG2, "visit-3.pdf": []byte("%PDF-1.4\n" + piiContent())})
+	formSum := sha256.Sum256(formPNG)
+
+	// Wait for the dead letters: 2 web-dl, the shifted CDR line, the broken
+	// PDF, the empty letter.
+	wantDead := 4
 	if mb != nil {
 		wantDead++
 	}
@@ -220,7 +242,7 @@ func TestNoPersonalDataInLogsMetricsOrErrors(t *testing.T) {
 	if !heldFound {
 		t.Errorf("no dead letter with the id %s given in the 202 reply", held)
 	}
-	waitForCalls(t, e, []string{tag + ".1", tag + ".3"}, 60*time.Second)
+	waitForCalls(t, e, []string{tag + ".1", tag + ".3", "sha256:" + hex.EncodeToString(formSum[:]), "registration:LF-" + tag + "-0001"}, 3*time.Minute)
 	metrics := func() string {
 		resp, err := http.Get("http://" + e.adminAddr + "/metrics")
 		if err != nil {
