@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/attach"
 	"github.com/court12368/petitiond/config/units"
 )
 
@@ -66,6 +67,10 @@ type Config struct {
 	RetryInterval units.Duration `yaml:"retry_interval" desc:"how long a letter whose delivery failed (Kafka unreachable) waits before it is fetched again"`
 	// MaxMessageSize bounds one message; a larger one is not downloaded
 	// but dead-lettered and moved to failed_mailbox.
+	// Attachments is the attachment policy: each letter is scanned whole
+	// by clamd (which reads MIME), and attachments of types not allowed are
+	// left out of the record (the letter itself is kept).
+	Attachments    attach.Policy  `yaml:"attachments" desc:"attachment policy: clamd scans each whole letter (malware: dead-lettered to failed_mailbox; clamd unreachable: the letter waits with on_error reject, or goes on unscanned); attachments whose sniffed type is not allowed are left out of the record and listed in meta mail.attachments_not_stored"`
 	MaxMessageSize units.ByteSize `yaml:"max_message_size" desc:"largest message; a larger one is not downloaded but dead-lettered and moved to failed_mailbox"`
 	// BatchSize is how many messages one FETCH asks for.
 	BatchSize int `yaml:"batch_size" desc:"messages asked for in one FETCH"`
@@ -108,6 +113,7 @@ func NewConfig() *Config {
 		ReconnectBackoffMax: units.Duration(2 * time.Minute),
 		CommandTimeout:      units.Duration(2 * time.Minute),
 		ThreadIndexSize:     100_000,
+		Attachments:         attach.Default(),
 	}
 }
 
@@ -189,6 +195,7 @@ func (c *Config) Validate() error {
 	if c.ThreadIndexSize < 0 {
 		p.Add("thread_index_size", "must not be negative")
 	}
+	c.Attachments.Check(&p, "attachments")
 	return p.Err()
 }
 

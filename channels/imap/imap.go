@@ -28,6 +28,7 @@ import (
 	goimap "github.com/emersion/go-imap/v2"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/clamd"
 )
 
 // Meta keys set on every item.
@@ -42,9 +43,15 @@ const (
 	// MetaThreadTrackingNo is the tracking number of an earlier letter of
 	// this channel that the letter replies to (In-Reply-To/References).
 	MetaThreadTrackingNo = "mail.thread_tracking_no"
-	// MetaRefused says why the message was not downloaded (too large);
-	// the item then has no original and normalize dead-letters it.
+	// MetaRefused says why the letter is not taken in (too large to
+	// download, malware); the decoder dead-letters it (with its original
+	// when it was stored).
 	MetaRefused = "mail.refused"
+	// MetaAntivirus is the scan's verdict: clean, infected or unscanned.
+	MetaAntivirus = "mail.antivirus"
+	// MetaAllowedTypes carries the channel's attachment allow-list to the
+	// decoder (it is not kept in the record).
+	MetaAllowedTypes = "mail.allowed_types"
 )
 
 // KindMail is the item kind of a letter: Original is the stored message,
@@ -63,6 +70,7 @@ type Channel struct {
 
 	wake  chan struct{}     // acks, new mail, end of a pause
 	slots *channels.Pending // letters fetched and not yet acknowledged
+	av    *clamd.Client     // nil: no antivirus scan
 	dirty atomic.Bool       // the server announced new messages (EXISTS)
 
 	mu         sync.Mutex
@@ -121,6 +129,10 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 		busy:    map[goimap.UID]bool{},
 		retryAt: map[goimap.UID]time.Time{},
 	}
+	var err error
+	if c.av, err = cfg.Attachments.Scanner(); err != nil {
+		return nil, &channels.InvalidError{Field: "attachments.antivirus.address", Reason: err.Error()}
+	}
 	if cfg.TLS != TLSNone {
 		host, _, _ := net.SplitHostPort(cfg.Address)
 		tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify}
@@ -146,7 +158,6 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if env.StateDir == "" {
 		return nil, errors.New("imap: the channel needs a state dir (UIDVALIDITY, thread index)")
 	}
-	var err error
 	if c.valid, err = openValidity(c.env.StateDir); err != nil {
 		return nil, err
 	}

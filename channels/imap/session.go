@@ -20,6 +20,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/clamd"
 )
 
 // session is one connection to the server. It runs on one goroutine: every
@@ -442,10 +443,49 @@ func (s *session) fetch(uids []goimap.UID, validity uint32) ([]*letter, error) {
 		if id == "" {
 			id = "sha256:" + ref.SHA256
 		}
-		letters = append(letters, c.newLetter(uid, validity, m, id, ref))
+		l := c.newLetter(uid, validity, m, id, ref)
+		if !c.scan(l, ref) {
+			continue // clamd cannot scan now: the letter waits in the mailbox
+		}
+		letters = append(letters, l)
 	}
 	slices.SortFunc(letters, func(a, b *letter) int { return int(int64(a.uid) - int64(b.uid)) })
 	return letters, nil
+}
+
+// scan has clamd scan a stored letter whole (clamd reads MIME and the
+// attachments in it). Malware makes the letter a refused one: it is
+// dead-lettered with its original and moved to the failed mailbox. It
+// returns false when the letter cannot be scanned now and the policy says
+// to wait (on_error: reject).
+func (c *Channel) scan(l *letter, ref blob.Ref) bool {
+	if len(c.cfg.Attachments.AllowedTypes) > 0 {
+		l.item.Meta[MetaAllowedTypes] = c.cfg.Attachments.AllowedTypes
+	}
+	if c.av == nil {
+		return true
+	}
+	rc, err := c.env.Blobs.Open(ref.SHA256)
+	if err == nil {
+		err = c.av.Scan(context.Background(), rc)
+		rc.Close()
+	}
+	var inf *clamd.Infected
+	switch {
+	case err == nil:
+		l.item.Meta[MetaAntivirus] = "clean"
+	case errors.As(err, &inf):
+		c.log.Warn("imap: letter rejected by the antivirus scanner", "uid", uint32(l.uid), "signature", inf.Signature)
+		l.item.Meta[MetaAntivirus] = "infected"
+		l.item.Meta[MetaRefused] = "the antivirus scanner found malware (" + inf.Signature + ")"
+	case c.cfg.Attachments.Antivirus.OnError == "accept":
+		c.log.Warn("imap: letter not scanned (antivirus.on_error: accept)", "uid", uint32(l.uid), "err", err)
+		l.item.Meta[MetaAntivirus] = "unscanned"
+	default:
+		c.log.Error("imap: letter cannot be scanned; it waits in the mailbox", "uid", uint32(l.uid), "err", err)
+		return false
+	}
+	return true
 }
 
 // fetchMeta reads size, date, envelope and References of each message;

@@ -7,44 +7,16 @@ import (
 	"strings"
 
 	"github.com/court12368/petitiond/blob"
+	"github.com/court12368/petitiond/channels/attach"
 	"github.com/court12368/petitiond/internal/clamd"
 )
-
-func badClamd(addr string) bool {
-	_, err := clamd.Parse(addr, 0)
-	return err != nil
-}
-
-func badTypes(ts []string) bool {
-	for _, t := range ts {
-		main, sub, ok := strings.Cut(t, "/")
-		if !ok || main == "" || sub == "" || strings.ContainsAny(t, " ;,") {
-			return true
-		}
-	}
-	return false
-}
-
-// typeAllowed matches a sniffed type against the allow-list.
-func typeAllowed(allowed []string, t string) bool {
-	if len(allowed) == 0 {
-		return true
-	}
-	main, _, _ := strings.Cut(t, "/")
-	for _, a := range allowed {
-		if strings.EqualFold(a, t) || strings.EqualFold(a, main+"/*") {
-			return true
-		}
-	}
-	return false
-}
 
 // checkAttachment applies the allow-list to the sniffed type and has clamd
 // scan the staged content. It returns the HTTP status to refuse with, and
 // what to record of the scan ("clean", "unscanned", or "" without one).
 func (c *Channel) checkAttachment(st *blob.Staged, part, client string) (int, string, error) {
 	pol := c.cfg.Attachments
-	if !typeAllowed(pol.AllowedTypes, st.Sniffed) {
+	if !attach.TypeAllowed(pol.AllowedTypes, st.Sniffed) {
 		return 415, "", fmt.Errorf("attachment of type %s is not accepted (accepted: %s)", st.Sniffed, strings.Join(pol.AllowedTypes, ", "))
 	}
 	if c.av == nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/attach"
 	"github.com/court12368/petitiond/config/units"
 )
 
@@ -68,33 +69,10 @@ type Config struct {
 	// CORS lets browser forms on the listed origins submit.
 	CORS CORS `yaml:"cors" desc:"browser origins allowed to submit (CORS); empty: no CORS headers, Origin not checked"`
 	// Attachments says which attachments are accepted.
-	Attachments AttachmentPolicy `yaml:"attachments" desc:"which attachments are accepted: sniffed content types, antivirus scan"`
+	Attachments attach.Policy `yaml:"attachments" desc:"which attachments are accepted: sniffed content types (another type is refused 415 naming the part), antivirus scan (malware: 422; clamd unreachable: 503 with on_error reject, or unscanned with meta web.antivirus = unscanned)"`
 	// TLS serves HTTPS when both files are set.
 	TLSCertFile string `yaml:"tls_cert_file" desc:"PEM certificate (chain): with tls_key_file, serve HTTPS"`
 	TLSKeyFile  string `yaml:"tls_key_file" desc:"PEM private key of tls_cert_file"`
-}
-
-// AttachmentPolicy checks each attachment before the petition is accepted.
-type AttachmentPolicy struct {
-	// AllowedTypes lists the accepted content types as sniffed from the
-	// content (not as declared); "image/*" matches a family. Empty: any.
-	// Another type is refused 415 naming the part.
-	AllowedTypes []string `yaml:"allowed_types" desc:"accepted content types as sniffed from the content (not as declared); image/* matches a family; another type is refused 415 naming the part. Empty: any"`
-	// Antivirus scans every attachment with clamd.
-	Antivirus Antivirus `yaml:"antivirus" desc:"scan every attachment with clamd (INSTREAM) before the petition is accepted"`
-}
-
-// Antivirus is a clamd to scan attachments with (INSTREAM).
-type Antivirus struct {
-	// Address of clamd: unix:/run/clamav/clamd.ctl, tcp:host:port or
-	// host:port. Empty: no scanning.
-	Address string `yaml:"address" desc:"clamd address: unix:/run/clamav/clamd.ctl, tcp:host:port or host:port; empty: no scanning"`
-	// Timeout bounds one scan.
-	Timeout units.Duration `yaml:"timeout" desc:"bounds one scan"`
-	// OnError says what happens when clamd cannot scan (unreachable, over
-	// its StreamMaxLength): reject (503, retry later) or accept (the
-	// petition goes on unscanned, meta web.antivirus = "unscanned").
-	OnError string `yaml:"on_error" desc:"when clamd cannot scan (unreachable, over its StreamMaxLength): reject (503, retry later) or accept (unscanned, meta web.antivirus = unscanned)" enum:"reject,accept"`
 }
 
 // CORS is the browser-origin allow-list.
@@ -137,7 +115,7 @@ func NewConfig() *Config {
 		RateLimit:                   RateLimit{Burst: 20},
 		AuthFailureLimit:            RateLimit{PerSecond: 0.1, Burst: 10},
 		CORS:                        CORS{MaxAge: units.Duration(600e9)},
-		Attachments:                 AttachmentPolicy{Antivirus: Antivirus{Timeout: units.Duration(30e9), OnError: "reject"}},
+		Attachments:                 attach.Default(),
 	}
 }
 
@@ -196,15 +174,7 @@ func (c *Config) Validate() error {
 	if c.AuthFailureLimit.PerSecond > 0 && c.AuthFailureLimit.Burst < 1 {
 		p.Add("auth_failure_limit.burst", "must be at least 1 when per_second is set")
 	}
-	if av := c.Attachments.Antivirus; av.OnError != "reject" && av.OnError != "accept" {
-		p.Add("attachments.antivirus.on_error", "want reject or accept")
-	}
-	if av := c.Attachments.Antivirus; av.Address != "" && badClamd(av.Address) {
-		p.Add("attachments.antivirus.address", "want unix:/path, tcp:host:port or host:port")
-	}
-	if badTypes(c.Attachments.AllowedTypes) {
-		p.Add("attachments.allowed_types", "want type/subtype or type/*")
-	}
+	c.Attachments.Check(&p, "attachments")
 	switch {
 	case c.TLSCertFile != "" && c.TLSKeyFile == "":
 		p.Add("tls_cert_file", "set both tls_cert_file and tls_key_file")

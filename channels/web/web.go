@@ -90,8 +90,8 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if cfg.RateLimit.PerSecond > 0 {
 		c.limit = newLimiter(cfg.RateLimit.PerSecond, cfg.RateLimit.Burst)
 	}
-	if a := cfg.Attachments.Antivirus; a.Address != "" {
-		if c.av, err = clamd.Parse(a.Address, a.Timeout.D()); err != nil {
+	if cfg.Attachments.Antivirus.Address != "" {
+		if c.av, err = cfg.Attachments.Scanner(); err != nil {
 			return nil, err
 		}
 	}

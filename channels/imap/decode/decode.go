@@ -13,6 +13,7 @@ import (
 
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/channels/attach"
 	"github.com/court12368/petitiond/channels/imap"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/normalize/mail"
@@ -54,10 +55,10 @@ var TextLimit = petition.FieldLimit(petition.FieldContent)
 //   - follow_up_of is the tracking number in the subject, else the one the
 //     channel found for In-Reply-To/References (imap.MetaThreadTrackingNo).
 func Letter(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) (*petition.Petition, error) {
+	if r, _ := it.Meta[imap.MetaRefused].(string); r != "" {
+		return nil, fmt.Errorf("letter not taken in: %s", r)
+	}
 	if it.Original.IsZero() {
-		if r, _ := it.Meta[imap.MetaRefused].(string); r != "" {
-			return nil, fmt.Errorf("letter not taken in: %s", r)
-		}
 		return nil, errors.New("letter without a stored original")
 	}
 	if n.Blobs == nil {
@@ -103,14 +104,23 @@ func Letter(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) 
 		p.Content = truncateRunes(p.Content, TextLimit)
 		l.TextTruncated = true
 	}
+	allowed, _ := it.Meta[imap.MetaAllowedTypes].([]string)
+	delete(p.Meta, imap.MetaAllowedTypes) // the channel's policy, not the letter's
 	var skipped []map[string]any
 	for _, a := range l.Attachments {
 		if a.TooLarge || a.SHA256 == "" {
 			skipped = append(skipped, map[string]any{"filename": a.Filename, "content_type": a.ContentType, "size": a.Size, "part": a.Part})
 			continue
 		}
+		sniffed := sniff(n.Blobs, a.SHA256)
+		if !attach.TypeAllowed(allowed, sniffed) {
+			// Left out of the record; the letter (the original) keeps it.
+			skipped = append(skipped, map[string]any{"filename": a.Filename, "content_type": a.ContentType, "sniffed_content_type": sniffed,
+				"size": a.Size, "part": a.Part, "reason": "type not allowed"})
+			continue
+		}
 		p.Attachments = append(p.Attachments, petition.Attachment{
-			Filename: a.Filename, ContentType: a.ContentType, SniffedContentType: sniff(n.Blobs, a.SHA256),
+			Filename: a.Filename, ContentType: a.ContentType, SniffedContentType: sniffed,
 			Size: a.Size, SHA256: a.SHA256, URI: a.URI,
 		})
 	}

@@ -194,3 +194,33 @@ func TestMailRecordHTMLAndTruncation(t *testing.T) {
 		t.Errorf("record of %d bytes: too large for Kafka", len(b))
 	}
 }
+
+// TestAttachmentAllowList: attachments whose sniffed type the channel does
+// not allow are left out of the record and listed as not stored; the
+// letter goes on.
+func TestAttachmentAllowList(t *testing.T) {
+	n, store := mailSetup(t)
+	raw := crlf("Message-ID: <al@example.cn>", "Date: Tue, 05 Mar 2024 09:30:00 +0800",
+		"From: a@example.cn", "To: petitions@court.example", "Subject: x", "MIME-Version: 1.0",
+		`Content-Type: multipart/mixed; boundary="b"`, "",
+		"--b", "Content-Type: text/plain; charset=utf-8", "", "请立案",
+		"--b", "Content-Type: application/pdf", "Content-Disposition: attachment; filename=a.pdf", "", "%PDF-1.4 x",
+		"--b", "Content-Type: image/png", "Content-Disposition: attachment; filename=b.exe", "", "MZ\x90\x00 this is a program",
+		"--b--")
+	it := mailItem(t, store, raw)
+	it.Meta[imap.MetaAllowedTypes] = []string{"application/pdf", "image/*"}
+	ps, err := n.Normalize(mailCh, it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps[0]
+	if len(p.Attachments) != 1 || p.Attachments[0].Filename != "a.pdf" {
+		t.Errorf("attachments %+v, want only the PDF", p.Attachments)
+	}
+	if ns, _ := p.Meta["mail.attachments_not_stored"].([]map[string]any); len(ns) != 1 || ns[0]["reason"] != "type not allowed" {
+		t.Errorf("not stored: %v", p.Meta["mail.attachments_not_stored"])
+	}
+	if _, kept := p.Meta[imap.MetaAllowedTypes]; kept {
+		t.Error("the channel's allow-list leaked into the record's meta")
+	}
+}
