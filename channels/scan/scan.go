@@ -354,7 +354,9 @@ func (c *Channel) queued() int {
 func (c *Channel) claimReady(max int) []job {
 	var out []job
 	now := time.Now()
-	for _, name := range c.scans(c.inbox) {
+	names := c.scans(c.inbox)
+	c.forget(names)
+	for _, name := range names {
 		if len(out) >= max {
 			break
 		}
@@ -397,6 +399,28 @@ func (c *Channel) claimReady(max int) []job {
 		out = append(out, j)
 	}
 	return out
+}
+
+// forget drops what is remembered of files no longer in the hot folder
+// (taken by another instance, removed), so the maps stay as small as the
+// folder.
+func (c *Channel) forget(names []string) {
+	present := make(map[string]bool, len(names))
+	for _, n := range names {
+		present[n] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := range c.seen {
+		if !present[n] {
+			delete(c.seen, n)
+		}
+	}
+	for n, until := range c.retry {
+		if !present[n] && time.Now().After(until) {
+			delete(c.retry, n)
+		}
+	}
 }
 
 // quiet says whether a file is complete: its modification time is min_age
