@@ -603,7 +603,8 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 	conf := map[string]float64{}
 	agree := map[string]bool{}
 	leastChar := map[string]float64{}
-	for f, v := range c.x.Extract(res.pages) {
+	read := c.x.Extract(res.pages)
+	for f, v := range read {
 		if sidecar[f] {
 			continue
 		}
@@ -646,6 +647,23 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 					leastChar[string(f)] = round1(least)
 				}
 			}
+		}
+	}
+	// Phones and case numbers: the digits of the line read alone must
+	// contain the digits read on the page (a misread digit often still
+	// makes a valid number, and a serial has no checksum).
+	for _, f := range []petition.Field{petition.FieldPhone, petition.FieldCaseNumber} {
+		v, ok := read[f]
+		if !ok || sidecar[f] {
+			continue
+		}
+		if second, err := c.reread(ctx, res, v, dir); err == nil {
+			var b strings.Builder
+			for _, g := range second {
+				b.WriteRune(g.r)
+			}
+			want := digitsOf(v.Text)
+			agree[string(f)] = want != "" && strings.Contains(digitsOf(b.String()), want)
 		}
 	}
 	if len(leastChar) > 0 {
@@ -719,6 +737,25 @@ func (c *Channel) endsValue(second []glyph, end int) bool {
 		rest.WriteRune(g.r)
 	}
 	return c.x.StartsWithLabel(rest.String())
+}
+
+// digitsOf keeps the digits of s, reading the letters OCR confuses with
+// digits (O, l, I …) as those digits.
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case strings.ContainsRune("OoD〇", r):
+			b.WriteByte('0')
+		case strings.ContainsRune("lI|!", r):
+			b.WriteByte('1')
+		}
+	}
+	return b.String()
 }
 
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }

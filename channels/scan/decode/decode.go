@@ -51,6 +51,7 @@ const (
 	ReasonContentMissing  = "request_missing"
 	ReasonIDUnreadable    = "id_number_unreadable"
 	ReasonPhoneUnreadable = "phone_unreadable"
+	ReasonPhoneUnsure     = "phone_readings_differ"
 	ReasonCaseUnreadable  = "case_number_unreadable"
 	ReasonCaseCourt       = "case_number_court_unsure"
 	ReasonCaseUnsure      = "case_number_unsure"
@@ -330,6 +331,10 @@ func (r *reading) readPhone() {
 		return
 	}
 	num := phone.Parse(digits(v, false))
+	if agreed, reread := r.agree[string(petition.FieldPhone)]; reread && !agreed {
+		r.review(ReasonPhoneUnsure, petition.FieldPhone)
+		return
+	}
 	if !num.Valid || r.confOf(petition.FieldPhone) < r.minConf/2 {
 		r.review(ReasonPhoneUnreadable, petition.FieldPhone)
 		return
@@ -347,6 +352,13 @@ var (
 func (r *reading) readCase() {
 	v, ok := r.ocr(petition.FieldCaseNumber)
 	if !ok {
+		return
+	}
+	if agreed, reread := r.agree[string(petition.FieldCaseNumber)]; reread && !agreed {
+		// The line read alone gives other digits: which serial is right
+		// cannot be told.
+		r.meta["scan.case_number_ocr"] = normalize.CleanLine(v)
+		r.review(ReasonCaseUnsure, petition.FieldCaseNumber)
 		return
 	}
 	raw := v

@@ -273,3 +273,23 @@ func TestCaseReadWithLittleConfidenceGoesToReview(t *testing.T) {
 		t.Errorf("cases %v review %v", p.Cases, review(p))
 	}
 }
+
+// TestDigitsThatDisagreeGoToReview: when the line read alone gives other
+// digits than the page, the phone or case number is left empty, with review.
+func TestDigitsThatDisagreeGoToReview(t *testing.T) {
+	for _, f := range []petition.Field{petition.FieldPhone, petition.FieldCaseNumber} {
+		it := item(base())
+		it.Meta[scan.MetaReread].(map[string]bool)[string(f)] = false
+		p := decodeOK(t, it)
+		switch f {
+		case petition.FieldPhone:
+			if p.Petitioner.Phone != "" || !slices.Contains(review(p), decode.ReasonPhoneUnsure) {
+				t.Errorf("phone %q review %v", p.Petitioner.Phone, review(p))
+			}
+		case petition.FieldCaseNumber:
+			if len(p.Cases) != 0 || !slices.Contains(review(p), decode.ReasonCaseUnsure) {
+				t.Errorf("cases %v review %v", p.Cases, review(p))
+			}
+		}
+	}
+}
