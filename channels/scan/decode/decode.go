@@ -95,7 +95,7 @@ func Form(n *normalize.Normalizer, ch petition.ChannelRef, it *channels.Item) (*
 	if m, ok := it.Meta[scan.MetaReread].(map[string]bool); ok {
 		r.agree = m
 	}
-	r.reasons = metaStrings(it.Meta[scan.MetaReviewReasons])
+	r.reasons = slices.Clone(metaStrings(it.Meta[scan.MetaReviewReasons])) // appended to: not the item's
 	r.read()
 
 	cp := *it
