@@ -64,6 +64,10 @@ func (d *Daemon) reload(file string) error {
 		return err
 	}
 	d.eng.SetRules(rules)
+	if d.prod != nil {
+		// Readiness follows the topics records now go to.
+		d.prod.ProbeTopics(rules.Topics())
+	}
 	d.eng.SetNormalizer(norm)
 	for section, same := range map[string]bool{
 		"kafka":    reflect.DeepEqual(cfg.Kafka, d.cfg.Kafka),
