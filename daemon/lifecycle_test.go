@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -261,42 +260,19 @@ func TestChangedWebChannelKeepsItsSocket(t *testing.T) {
 		r.Body.Close()
 		return r.StatusCode, nil
 	}
-	stop := make(chan struct{})
-	var sent, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				st, err := post(a)
-				sent.Add(1)
-				if err != nil || st != 201 {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %v", st, err))
-				}
-			}
-		}()
-	}
+	load := hammer(func() (int, error) { return post(a) }, 4)
 	for i, size := range []string{"128KiB", "256KiB", "64KiB"} {
 		e.write(fmt.Sprintf("  - {name: web-a, type: web, settings: {listen: %q, max_body_size: %s}}\n", a, size))
 		if err := e.reload(); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
 		}
 	}
-	close(stop)
-	wg.Wait()
+	sent, failed, first := load()
 	if !strings.Contains(e.logs.String(), "changed=[web-a]") {
 		t.Errorf("web-a was not restarted")
 	}
-	if failed.Load() > 0 {
-		t.Errorf("%d of %d requests failed while web-a was restarted on its address (first: %v)", failed.Load(), sent.Load(), firstErr.Load())
+	if failed > 0 {
+		t.Errorf("%d of %d requests failed while web-a was restarted on its address (first: %v)", failed, sent, first)
 	}
 }
 

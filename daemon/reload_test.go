@@ -146,27 +146,7 @@ func TestReloadAddsAndRemovesWithoutDisturbing(t *testing.T) {
 	e.start()
 	waitServing(t, a)
 
-	stop := make(chan struct{})
-	var sent, failed atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				st, err := post(a)
-				sent.Add(1)
-				if err != nil || st != 201 {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
+	load := hammer(func() (int, error) { return post(a) }, 4)
 
 	e.write(webEntry("web-a", a) + webEntry("web-b", b))
 	if err := e.d.Reload(e.file); err != nil {
@@ -234,10 +214,8 @@ func TestReloadAddsAndRemovesWithoutDisturbing(t *testing.T) {
 	if _, err := post(b); err == nil {
 		t.Errorf("web-b still answers after it was removed")
 	}
-	close(stop)
-	wg.Wait()
-	if sent.Load() == 0 || failed.Load() != 0 {
-		t.Errorf("steady channel: %d requests, %d failed during reloads; want none failed", sent.Load(), failed.Load())
+	if sent, failed, _ := load(); sent == 0 || failed != 0 {
+		t.Errorf("steady channel: %d requests, %d failed during reloads; want none failed", sent, failed)
 	}
 }
 
@@ -274,4 +252,39 @@ func consumeKeys(t *testing.T, broker, topic string) []string {
 		keys[i] = string(r.Key)
 	}
 	return keys
+}
+
+// hammer runs workers goroutines that call post until the returned stop
+// function is called; stop waits for them and returns how many calls were
+// made, how many did not answer 201, and the first failure.
+func hammer(post func() (int, error), workers int) (stop func() (sent, failed int64, first string)) {
+	done := make(chan struct{})
+	var nSent, nFailed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				st, err := post()
+				nSent.Add(1)
+				if err != nil || st != 201 {
+					nFailed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %v", st, err))
+				}
+			}
+		}()
+	}
+	return func() (int64, int64, string) {
+		close(done)
+		wg.Wait()
+		f, _ := firstErr.Load().(string)
+		return nSent.Load(), nFailed.Load(), f
+	}
 }
