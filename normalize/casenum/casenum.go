@@ -22,8 +22,13 @@
 //     do not follow later changes of administrative regions.
 //   - An optional special trial code, in practice 知 (intellectual
 //     property), precedes the type code.
-//   - The type code (民初, 刑终, 执恢, 司救民 …; see typeCodes) has at most 3
-//     characters under the rules; 民诉前调 is seen in practice.
+//   - The type code (民初, 刑终, 执恢, 司救民 …) is one of the closed table
+//     typeCodes, taken from 《人民法院案件类型及其代字标准》 (法〔2015〕137号,
+//     法〔2018〕335号), plus 民诉前调 seen in practice; each has a Kind. A
+//     short word that merely starts like a code (民事, 执行, 刑事判决, 知识产权)
+//     is not a type code, and a number with one is not a case number.
+//     Old-style numbers (before 2016) had no standard codes and are checked
+//     more loosely, see validType.
 //   - The serial restarts per court, type and year.
 //
 // Written in the wild (docs/domain.md), all of which Find and Parse accept: the
@@ -424,22 +429,6 @@ func (c *Case) setType(code string, detail bool) error {
 	}
 	c.TypeCode, c.Kind = code, kindOf(code)
 	return nil
-}
-
-// validType reports whether code is a type code: one from the table, or
-// one that starts with a known head character and has at most 4 (old
-// style: 5) characters.
-func validType(code string, old bool) bool {
-	if _, ok := typeCodes[code]; ok {
-		return true
-	}
-	first, _ := utf8.DecodeRuneInString(code)
-	n := utf8.RuneCountInString(code)
-	limit := 4
-	if old {
-		limit = 5
-	}
-	return n <= limit && strings.ContainsRune(heads, first)
 }
 
 // canonical builds Number.

@@ -249,3 +249,53 @@ func BenchmarkParse(b *testing.B) {
 		Parse("（2021）赣01民初123号")
 	}
 }
+
+// TestTypeCodes checks the closed table: codes of the standard pass with
+// their kind, words that only start like a code do not.
+func TestTypeCodes(t *testing.T) {
+	accepted := []struct{ code, kind string }{
+		{"强清申", KindBankruptcy},
+		{"强清", KindBankruptcy},
+		{"强清终", KindBankruptcy},
+		{"破", KindBankruptcy},
+		{"台请送", KindJudicialAssistance},
+		{"请港调", KindJudicialAssistance},
+		{"认台", KindJudicialAssistance},
+		{"协外认", KindJudicialAssistance},
+		{"执保", KindEnforcement},
+		{"执", KindEnforcement},
+		{"财保", KindPreservation},
+		{"司惩复", KindSanction},
+		{"司救访", KindJudicialRelief},
+		{"民特监", KindCivil},
+		{"民诉前调", KindCivil},
+		{"刑没", KindCriminal},
+		{"行赔申", KindAdministrative},
+		{"委赔监", KindStateCompensation},
+		{"行辖终", KindJurisdiction},
+	}
+	for _, tt := range accepted {
+		in := "（2021）赣01" + tt.code + "1号"
+		c, err := Parse(in)
+		if err != nil || c.TypeCode != tt.code || c.Kind != tt.kind {
+			t.Errorf("Parse(%q) = %+v, %v, want type %s of kind %s", in, c, err, tt.code, tt.kind)
+		}
+	}
+	for _, code := range []string{"民事", "执行", "刑事判决", "知识产权", "民", "刑", "执行异议", "民初审", "民一终", "商初", "案"} {
+		in := "（2021）赣01" + code + "1号"
+		if c, err := Parse(in); !errors.Is(err, ErrType) {
+			t.Errorf("Parse(%q) = %+v, %v, want ErrType", in, c, err)
+		}
+		if got := Find("见" + in + "。"); got != nil {
+			t.Errorf("Find(%q) = %+v, want none", in, got)
+		}
+	}
+	// The special code 知 still goes before a listed code.
+	if c, err := Parse("（2021）最高法知民终1号"); err != nil || c.SpecialCode != "知" || c.TypeCode != "民终" {
+		t.Errorf("Parse(知民终) = %+v, %v", c, err)
+	}
+	// Old-style numbers keep their free codes.
+	if c, err := Parse("（2012）赣民三终字第5号"); err != nil || c.TypeCode != "民三终" || c.Kind != KindCivil {
+		t.Errorf("Parse(old style 民三终) = %+v, %v", c, err)
+	}
+}
