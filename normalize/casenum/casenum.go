@@ -11,7 +11,9 @@
 //
 // Its parts:
 //
-//   - The year is the year the case was received.
+//   - The year is the year the case was received. A year before 1949 or
+//     after the current year is refused (ErrYear): a number cannot have been
+//     given yet.
 //   - The court code is 最高法 for the Supreme People's Court; the province
 //     abbreviation (京 津 冀 … 新, plus 兵 for the Production and
 //     Construction Corps branch and 军 for the military courts) for a high
@@ -36,7 +38,16 @@
 // full-width digits, a suffix such as 号之一, several serials sharing one
 // prefix ((2021)粤0111民初30063、30062、30064号 is three cases), and the
 // format used before 2016, （2015）赣民一终字第12号, reported with
-// OldStyle set. Before 2016 many courts used free abbreviations (洪, 南 …)
+// OldStyle set.
+//
+// Court codes with digits (赣01, 赣0102) exist only since the rules came into
+// force on 1 January 2016. A number with one and an earlier year is still
+// returned, since the year or the court code may just be misread or
+// mistyped, but with Suspicious set to SuspiciousOldDigits so the record
+// can say so and a reviewer check it; it is not rejected, because a petition
+// loses nothing by keeping a doubtful number and a real one would be lost.
+//
+// Before 2016 many courts used free abbreviations (洪, 南 …)
 // that cannot be checked; only numbers whose court code fits the current
 // scheme are accepted, so document numbers such as 法释〔2020〕17号 or
 // 国办发〔2021〕15号 never pass for case numbers.
@@ -89,7 +100,21 @@ type Case struct {
 	SeqSuffix string `json:"seq_suffix,omitempty"`
 	// OldStyle is set for the pre-2016 format with 字.
 	OldStyle bool `json:"old_style,omitempty"`
+	// Suspicious is empty for a plausible number, else why it is doubtful:
+	// one of the Suspicious constants.
+	Suspicious string `json:"suspicious,omitempty"`
 }
+
+// Reasons for Case.Suspicious.
+const (
+	// SuspiciousOldDigits: a court code with digits (赣01, 赣0102) and a
+	// year before 2016, when those codes did not exist yet.
+	SuspiciousOldDigits = "court code with digits before 2016"
+)
+
+// firstDigitYear is the first year of court codes with digits
+// (法〔2015〕137号, in force since 1 January 2016).
+const firstDigitYear = 2016
 
 // Errors returned by Parse, wrapped with details.
 var (
@@ -272,7 +297,7 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		return nil, 0, failf(detail, ErrSyntax, "the year needs 4 digits")
 	}
 	year, _ := strconv.Atoi(y)
-	if year < minYear || year > thisYear+1 {
+	if year < minYear || year > thisYear {
 		return nil, 0, failf(detail, ErrYear, "%d", year)
 	}
 	p.space()
@@ -298,6 +323,9 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		}
 		c.Province = string(r)
 		c.CourtCode = c.Province + d
+		if d != "" && year < firstDigitYear {
+			c.Suspicious = SuspiciousOldDigits
+		}
 		c.Level = courtLevel(d)
 		if d == "" {
 			c.CourtName = highCourts[c.Province]

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -44,7 +46,7 @@ func TestParse(t *testing.T) {
 		{"（2015）赣民一终字第12号", Case{Number: "（2015）赣民一终字第12号", Year: 2015, CourtCode: "赣", Province: "赣",
 			Level: LevelHigh, CourtName: "江西省高级人民法院", TypeCode: "民一终", Kind: KindCivil, Seq: 12, OldStyle: true}},
 		{"（2014）赣01执字第7号", Case{Number: "（2014）赣01执字第7号", Year: 2014, CourtCode: "赣01", Province: "赣",
-			Level: LevelIntermediate, CourtName: "江西省南昌市中级人民法院", TypeCode: "执", Kind: KindEnforcement, Seq: 7, OldStyle: true}},
+			Level: LevelIntermediate, CourtName: "江西省南昌市中级人民法院", TypeCode: "执", Kind: KindEnforcement, Seq: 7, OldStyle: true, Suspicious: SuspiciousOldDigits}},
 		{"（2021）赣71行初3号", Case{Number: "（2021）赣71行初3号", Year: 2021, CourtCode: "赣71", Province: "赣",
 			Level: LevelSpecial, CourtName: "南昌铁路运输中级法院", TypeCode: "行初", Kind: KindAdministrative, Seq: 3}},
 		{"（2021）赣7101民初3号", Case{Number: "（2021）赣7101民初3号", Year: 2021, CourtCode: "赣7101", Province: "赣",
@@ -297,5 +299,43 @@ func TestTypeCodes(t *testing.T) {
 	// Old-style numbers keep their free codes.
 	if c, err := Parse("（2012）赣民三终字第5号"); err != nil || c.TypeCode != "民三终" || c.Kind != KindCivil {
 		t.Errorf("Parse(old style 民三终) = %+v, %v", c, err)
+	}
+}
+
+// TestYears checks that a year after the current one is refused and that
+// court codes with digits before 2016 are flagged.
+func TestYears(t *testing.T) {
+	this := time.Now().Year()
+	next := "（" + strconv.Itoa(this+1) + "）赣01民初1号"
+	if c, err := Parse(next); !errors.Is(err, ErrYear) {
+		t.Errorf("Parse(%q) = %+v, %v, want ErrYear", next, c, err)
+	}
+	if got := Find("见" + next); got != nil {
+		t.Errorf("Find(%q) = %+v, want none", next, got)
+	}
+	if _, err := Parse("（" + strconv.Itoa(this) + "）赣01民初1号"); err != nil {
+		t.Errorf("Parse(this year) = %v", err)
+	}
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"（2015）赣0102民初1号", SuspiciousOldDigits},
+		{"（2010）赣01民终1号", SuspiciousOldDigits},
+		{"（2015）赣01民一终字第1号", SuspiciousOldDigits},
+		{"（2016）赣0102民初1号", ""},
+		{"（2021）赣01民初1号", ""},
+		{"（2015）赣民一终字第12号", ""},
+		{"（2015）赣刑终1号", ""},
+		{"（2015）最高法民申1号", ""},
+	}
+	for _, tt := range tests {
+		c, err := Parse(tt.in)
+		if err != nil || c.Suspicious != tt.want {
+			t.Errorf("Parse(%q) = %+v, %v, want Suspicious %q", tt.in, c, err, tt.want)
+		}
+		if got := Find(tt.in); len(got) != 1 || got[0].Suspicious != tt.want {
+			t.Errorf("Find(%q) = %+v, want one case with Suspicious %q", tt.in, got, tt.want)
+		}
 	}
 }
