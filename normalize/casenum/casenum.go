@@ -36,7 +36,8 @@
 // Written in the wild (docs/domain.md), all of which Find and Parse accept: the
 // brackets （） () 〔〕 【】 [] 〖〗, spaces anywhere, 第 before the serial,
 // full-width digits, a suffix such as 号之一, several serials sharing one
-// prefix ((2021)粤0111民初30063、30062、30064号 is three cases), and the
+// prefix, with one 号 or one each ((2021)粤0111民初30063、30062、30064号 and
+// (2021)赣01民初123号、124号 are three and two cases), and the
 // format used before 2016, （2015）赣民一终字第12号, reported with
 // OldStyle set.
 //
@@ -385,8 +386,10 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 	}
 	save := p.i
 	p.space()
+	var more []Case // serials repeated with their own 号: 123号、124号
 	if _, ok := p.accept("号"); ok {
 		c.SeqSuffix = p.suffix()
+		more = p.moreSerials(c)
 	} else {
 		// Without 号 the number ends after the first serial's first
 		// chunk of digits: "（2021）赣01民初123 2022年" is serial 123, and
@@ -401,14 +404,59 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		}
 	}
 	raw := s[start:p.i]
-	out := make([]Case, 0, len(serials))
+	out := make([]Case, 0, len(serials)+len(more))
 	for _, seq := range serials {
 		k := c
-		k.Seq, k.Raw = seq, raw
-		k.Number = k.canonical()
+		k.Seq = seq
 		out = append(out, k)
 	}
+	out = append(out, more...)
+	for i := range out {
+		out[i].Raw = raw
+		out[i].Number = out[i].canonical()
+	}
 	return out, p.i, nil
+}
+
+// moreSerials reads the serials that follow a complete number and repeat
+// its 号, (2021)赣01民初123号、124号、第125号之一: after 、 one or more
+// serials (themselves listed with 、) and 号, each group with its own
+// suffix. The cases are c with Seq and SeqSuffix set. Whatever does not
+// end in 号 is left unread: 123号、2022年 is one case.
+func (p *scanner) moreSerials(c Case) []Case {
+	var out []Case
+	var group []int
+	end := p.i // after the last 号 and its suffix
+	for {
+		p.space()
+		if _, ok := p.accept("、"); !ok {
+			break
+		}
+		p.space()
+		p.accept("第")
+		p.space()
+		d, _, _ := p.digits(8)
+		if d == "" || len(d) > 8 {
+			break
+		}
+		seq, _ := strconv.Atoi(d)
+		if seq <= 0 {
+			break
+		}
+		group = append(group, seq)
+		p.space()
+		if _, ok := p.accept("号"); ok {
+			suffix := p.suffix()
+			for _, seq := range group {
+				k := c
+				k.Seq, k.SeqSuffix = seq, suffix
+				out = append(out, k)
+			}
+			group, end = nil, p.i
+		}
+	}
+	p.i = end
+	return out
 }
 
 // failf returns base, wrapped with a formatted detail when detail is set.

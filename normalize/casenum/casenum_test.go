@@ -95,6 +95,8 @@ func TestParseErrors(t *testing.T) {
 		{"〔2020〕17号", ErrCourt},
 		{"国办发〔2021〕15号", ErrSyntax},
 		{"（2021）粤0111民初30063、30062、30064号", ErrSeveral},
+		{"（2021）赣01民初123号、124号", ErrSeveral},
+		{"（2021）赣01民初123号、", ErrSyntax},
 		{"（1948）赣01民初1号", ErrYear},
 		{"（2999）赣01民初1号", ErrYear},
 		{"（21）赣01民初1号", ErrSyntax},
@@ -132,6 +134,17 @@ func TestFind(t *testing.T) {
 			[]string{"（2021）粤0111民初30063号", "（2021）粤0111民初30062号", "（2021）粤0111民初30064号"}},
 		{"several serials with 第 and commas", "(2021)赣0102民初第1号，第2号",
 			[]string{"（2021）赣0102民初1号"}},
+		{"serials each with 号", "…民事案件（2021）赣01民初123号、124号已审结",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
+		{"serials each with 号, 第 and suffix", "（2021）赣01民初123号、第124号之一、125、126号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号之一", "（2021）赣01民初125号", "（2021）赣01民初126号"}},
+		{"serials each with 号, spaces", "（2021）赣01民初123号 、 124 号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
+		{"号 then a year", "（2021）赣01民初123号、2022年再审", []string{"（2021）赣01民初123号"}},
+		{"号 then a list without 号", "（2021）赣01民初123号、124、125", []string{"（2021）赣01民初123号"}},
+		{"号 then serial 0", "（2021）赣01民初123号、0号", []string{"（2021）赣01民初123号"}},
+		{"号 then a full number", "（2021）赣01民初123号、（2021）赣01民初124号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
 		{"list with 第", "(2021)赣0102民初第1、第2号", []string{"（2021）赣0102民初1号", "（2021）赣0102民初2号"}},
 		{"two numbers and a duplicate", "一审（2020）赣0102民初88号，二审（2021）赣01民终99号，一审（2020）赣0102民初88号",
 			[]string{"（2020）赣0102民初88号", "（2021）赣01民终99号"}},
@@ -171,6 +184,20 @@ func TestFindRaw(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].Seq != 30063 || got[1].Seq != 30062 {
 		t.Errorf("Find(%q) = %+v, want serials 30063 and 30062", in, got)
+	}
+}
+
+func TestFindRawRepeated(t *testing.T) {
+	in := "关于（2021）赣01民初123号、124号之二的意见"
+	const raw = "（2021）赣01民初123号、124号之二"
+	got := Find(in)
+	if len(got) != 2 || got[0].Seq != 123 || got[0].SeqSuffix != "" || got[1].Seq != 124 || got[1].SeqSuffix != "之二" {
+		t.Fatalf("Find(%q) = %+v, want 123 and 124之二", in, got)
+	}
+	for _, c := range got {
+		if c.Raw != raw {
+			t.Errorf("Find(%q) Raw = %q, want %q", in, c.Raw, raw)
+		}
 	}
 }
 
@@ -215,7 +242,7 @@ func TestTables(t *testing.T) {
 
 func FuzzFind(f *testing.F) {
 	for _, s := range []string{"（2021）赣01民初123号", "（2021）粤0111民初30063、30062、30064号", "（2015）赣民一终字第12号",
-		"法释〔2020〕17号", "（２０２１）最高法知民终２２７０号之一", "(2021)赣01民初12 3 号", "【2021】赣0102执恢1号"} {
+		"法释〔2020〕17号", "（２０２１）最高法知民终２２７０号之一", "（2021）赣01民初123号、第124号之一、125号", "(2021)赣01民初12 3 号", "【2021】赣0102执恢1号"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
