@@ -11,7 +11,9 @@
 //
 // Its parts:
 //
-//   - The year is the year the case was received.
+//   - The year is the year the case was received. A year before 1949 or
+//     after the current year is refused (ErrYear): a number cannot have been
+//     given yet.
 //   - The court code is 最高法 for the Supreme People's Court; the province
 //     abbreviation (京 津 冀 … 新, plus 兵 for the Production and
 //     Construction Corps branch and 军 for the military courts) for a high
@@ -22,16 +24,31 @@
 //     do not follow later changes of administrative regions.
 //   - An optional special trial code, in practice 知 (intellectual
 //     property), precedes the type code.
-//   - The type code (民初, 刑终, 执恢, 司救民 …; see typeCodes) has at most 3
-//     characters under the rules; 民诉前调 is seen in practice.
+//   - The type code (民初, 刑终, 执恢, 司救民 …) is one of the closed table
+//     typeCodes, taken from 《人民法院案件类型及其代字标准》 (法〔2015〕137号,
+//     法〔2018〕335号), plus 民诉前调 seen in practice; each has a Kind. A
+//     short word that merely starts like a code (民事, 执行, 刑事判决, 知识产权)
+//     is not a type code, and a number with one is not a case number.
+//     Old-style numbers (before 2016) had no standard codes and are checked
+//     more loosely, see validType.
 //   - The serial restarts per court, type and year.
 //
 // Written in the wild (docs/domain.md), all of which Find and Parse accept: the
 // brackets （） () 〔〕 【】 [] 〖〗, spaces anywhere, 第 before the serial,
 // full-width digits, a suffix such as 号之一, several serials sharing one
-// prefix ((2021)粤0111民初30063、30062、30064号 is three cases), and the
+// prefix, with one 号 or one each ((2021)粤0111民初30063、30062、30064号 and
+// (2021)赣01民初123号、124号 are three and two cases), and the
 // format used before 2016, （2015）赣民一终字第12号, reported with
-// OldStyle set. Before 2016 many courts used free abbreviations (洪, 南 …)
+// OldStyle set.
+//
+// Court codes with digits (赣01, 赣0102) exist only since the rules came into
+// force on 1 January 2016. A number with one and an earlier year is still
+// returned, since the year or the court code may just be misread or
+// mistyped, but with Suspicious set to SuspiciousOldDigits so the record
+// can say so and a reviewer check it; it is not rejected, because a petition
+// loses nothing by keeping a doubtful number and a real one would be lost.
+//
+// Before 2016 many courts used free abbreviations (洪, 南 …)
 // that cannot be checked; only numbers whose court code fits the current
 // scheme are accepted, so document numbers such as 法释〔2020〕17号 or
 // 国办发〔2021〕15号 never pass for case numbers.
@@ -84,7 +101,21 @@ type Case struct {
 	SeqSuffix string `json:"seq_suffix,omitempty"`
 	// OldStyle is set for the pre-2016 format with 字.
 	OldStyle bool `json:"old_style,omitempty"`
+	// Suspicious is empty for a plausible number, else why it is doubtful:
+	// one of the Suspicious constants.
+	Suspicious string `json:"suspicious,omitempty"`
 }
+
+// Reasons for Case.Suspicious.
+const (
+	// SuspiciousOldDigits: a court code with digits (赣01, 赣0102) and a
+	// year before 2016, when those codes did not exist yet.
+	SuspiciousOldDigits = "court code with digits before 2016"
+)
+
+// firstDigitYear is the first year of court codes with digits
+// (法〔2015〕137号, in force since 1 January 2016).
+const firstDigitYear = 2016
 
 // Errors returned by Parse, wrapped with details.
 var (
@@ -267,7 +298,7 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		return nil, 0, failf(detail, ErrSyntax, "the year needs 4 digits")
 	}
 	year, _ := strconv.Atoi(y)
-	if year < minYear || year > thisYear+1 {
+	if year < minYear || year > thisYear {
 		return nil, 0, failf(detail, ErrYear, "%d", year)
 	}
 	p.space()
@@ -293,6 +324,9 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		}
 		c.Province = string(r)
 		c.CourtCode = c.Province + d
+		if d != "" && year < firstDigitYear {
+			c.Suspicious = SuspiciousOldDigits
+		}
 		c.Level = courtLevel(d)
 		if d == "" {
 			c.CourtName = highCourts[c.Province]
@@ -352,8 +386,10 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 	}
 	save := p.i
 	p.space()
+	var more []Case // serials repeated with their own 号: 123号、124号
 	if _, ok := p.accept("号"); ok {
 		c.SeqSuffix = p.suffix()
+		more = p.moreSerials(c)
 	} else {
 		// Without 号 the number ends after the first serial's first
 		// chunk of digits: "（2021）赣01民初123 2022年" is serial 123, and
@@ -368,14 +404,59 @@ func parseAt(s string, i int, thisYear int, detail bool) ([]Case, int, error) {
 		}
 	}
 	raw := s[start:p.i]
-	out := make([]Case, 0, len(serials))
+	out := make([]Case, 0, len(serials)+len(more))
 	for _, seq := range serials {
 		k := c
-		k.Seq, k.Raw = seq, raw
-		k.Number = k.canonical()
+		k.Seq = seq
 		out = append(out, k)
 	}
+	out = append(out, more...)
+	for i := range out {
+		out[i].Raw = raw
+		out[i].Number = out[i].canonical()
+	}
 	return out, p.i, nil
+}
+
+// moreSerials reads the serials that follow a complete number and repeat
+// its 号, (2021)赣01民初123号、124号、第125号之一: after 、 one or more
+// serials (themselves listed with 、) and 号, each group with its own
+// suffix. The cases are c with Seq and SeqSuffix set. Whatever does not
+// end in 号 is left unread: 123号、2022年 is one case.
+func (p *scanner) moreSerials(c Case) []Case {
+	var out []Case
+	var group []int
+	end := p.i // after the last 号 and its suffix
+	for {
+		p.space()
+		if _, ok := p.accept("、"); !ok {
+			break
+		}
+		p.space()
+		p.accept("第")
+		p.space()
+		d, _, _ := p.digits(8)
+		if d == "" || len(d) > 8 {
+			break
+		}
+		seq, _ := strconv.Atoi(d)
+		if seq <= 0 {
+			break
+		}
+		group = append(group, seq)
+		p.space()
+		if _, ok := p.accept("号"); ok {
+			suffix := p.suffix()
+			for _, seq := range group {
+				k := c
+				k.Seq, k.SeqSuffix = seq, suffix
+				out = append(out, k)
+			}
+			group, end = nil, p.i
+		}
+	}
+	p.i = end
+	return out
 }
 
 // failf returns base, wrapped with a formatted detail when detail is set.
@@ -424,22 +505,6 @@ func (c *Case) setType(code string, detail bool) error {
 	}
 	c.TypeCode, c.Kind = code, kindOf(code)
 	return nil
-}
-
-// validType reports whether code is a type code: one from the table, or
-// one that starts with a known head character and has at most 4 (old
-// style: 5) characters.
-func validType(code string, old bool) bool {
-	if _, ok := typeCodes[code]; ok {
-		return true
-	}
-	first, _ := utf8.DecodeRuneInString(code)
-	n := utf8.RuneCountInString(code)
-	limit := 4
-	if old {
-		limit = 5
-	}
-	return n <= limit && strings.ContainsRune(heads, first)
 }
 
 // canonical builds Number.

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -44,7 +46,7 @@ func TestParse(t *testing.T) {
 		{"（2015）赣民一终字第12号", Case{Number: "（2015）赣民一终字第12号", Year: 2015, CourtCode: "赣", Province: "赣",
 			Level: LevelHigh, CourtName: "江西省高级人民法院", TypeCode: "民一终", Kind: KindCivil, Seq: 12, OldStyle: true}},
 		{"（2014）赣01执字第7号", Case{Number: "（2014）赣01执字第7号", Year: 2014, CourtCode: "赣01", Province: "赣",
-			Level: LevelIntermediate, CourtName: "江西省南昌市中级人民法院", TypeCode: "执", Kind: KindEnforcement, Seq: 7, OldStyle: true}},
+			Level: LevelIntermediate, CourtName: "江西省南昌市中级人民法院", TypeCode: "执", Kind: KindEnforcement, Seq: 7, OldStyle: true, Suspicious: SuspiciousOldDigits}},
 		{"（2021）赣71行初3号", Case{Number: "（2021）赣71行初3号", Year: 2021, CourtCode: "赣71", Province: "赣",
 			Level: LevelSpecial, CourtName: "南昌铁路运输中级法院", TypeCode: "行初", Kind: KindAdministrative, Seq: 3}},
 		{"（2021）赣7101民初3号", Case{Number: "（2021）赣7101民初3号", Year: 2021, CourtCode: "赣7101", Province: "赣",
@@ -93,6 +95,8 @@ func TestParseErrors(t *testing.T) {
 		{"〔2020〕17号", ErrCourt},
 		{"国办发〔2021〕15号", ErrSyntax},
 		{"（2021）粤0111民初30063、30062、30064号", ErrSeveral},
+		{"（2021）赣01民初123号、124号", ErrSeveral},
+		{"（2021）赣01民初123号、", ErrSyntax},
 		{"（1948）赣01民初1号", ErrYear},
 		{"（2999）赣01民初1号", ErrYear},
 		{"（21）赣01民初1号", ErrSyntax},
@@ -130,6 +134,17 @@ func TestFind(t *testing.T) {
 			[]string{"（2021）粤0111民初30063号", "（2021）粤0111民初30062号", "（2021）粤0111民初30064号"}},
 		{"several serials with 第 and commas", "(2021)赣0102民初第1号，第2号",
 			[]string{"（2021）赣0102民初1号"}},
+		{"serials each with 号", "…民事案件（2021）赣01民初123号、124号已审结",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
+		{"serials each with 号, 第 and suffix", "（2021）赣01民初123号、第124号之一、125、126号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号之一", "（2021）赣01民初125号", "（2021）赣01民初126号"}},
+		{"serials each with 号, spaces", "（2021）赣01民初123号 、 124 号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
+		{"号 then a year", "（2021）赣01民初123号、2022年再审", []string{"（2021）赣01民初123号"}},
+		{"号 then a list without 号", "（2021）赣01民初123号、124、125", []string{"（2021）赣01民初123号"}},
+		{"号 then serial 0", "（2021）赣01民初123号、0号", []string{"（2021）赣01民初123号"}},
+		{"号 then a full number", "（2021）赣01民初123号、（2021）赣01民初124号",
+			[]string{"（2021）赣01民初123号", "（2021）赣01民初124号"}},
 		{"list with 第", "(2021)赣0102民初第1、第2号", []string{"（2021）赣0102民初1号", "（2021）赣0102民初2号"}},
 		{"two numbers and a duplicate", "一审（2020）赣0102民初88号，二审（2021）赣01民终99号，一审（2020）赣0102民初88号",
 			[]string{"（2020）赣0102民初88号", "（2021）赣01民终99号"}},
@@ -169,6 +184,20 @@ func TestFindRaw(t *testing.T) {
 	}
 	if len(got) != 2 || got[0].Seq != 30063 || got[1].Seq != 30062 {
 		t.Errorf("Find(%q) = %+v, want serials 30063 and 30062", in, got)
+	}
+}
+
+func TestFindRawRepeated(t *testing.T) {
+	in := "关于（2021）赣01民初123号、124号之二的意见"
+	const raw = "（2021）赣01民初123号、124号之二"
+	got := Find(in)
+	if len(got) != 2 || got[0].Seq != 123 || got[0].SeqSuffix != "" || got[1].Seq != 124 || got[1].SeqSuffix != "之二" {
+		t.Fatalf("Find(%q) = %+v, want 123 and 124之二", in, got)
+	}
+	for _, c := range got {
+		if c.Raw != raw {
+			t.Errorf("Find(%q) Raw = %q, want %q", in, c.Raw, raw)
+		}
 	}
 }
 
@@ -213,7 +242,7 @@ func TestTables(t *testing.T) {
 
 func FuzzFind(f *testing.F) {
 	for _, s := range []string{"（2021）赣01民初123号", "（2021）粤0111民初30063、30062、30064号", "（2015）赣民一终字第12号",
-		"法释〔2020〕17号", "（２０２１）最高法知民终２２７０号之一", "(2021)赣01民初12 3 号", "【2021】赣0102执恢1号"} {
+		"法释〔2020〕17号", "（２０２１）最高法知民终２２７０号之一", "（2021）赣01民初123号、第124号之一、125号", "(2021)赣01民初12 3 号", "【2021】赣0102执恢1号"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -247,5 +276,93 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Parse("（2021）赣01民初123号")
+	}
+}
+
+// TestTypeCodes checks the closed table: codes of the standard pass with
+// their kind, words that only start like a code do not.
+func TestTypeCodes(t *testing.T) {
+	accepted := []struct{ code, kind string }{
+		{"强清申", KindBankruptcy},
+		{"强清", KindBankruptcy},
+		{"强清终", KindBankruptcy},
+		{"破", KindBankruptcy},
+		{"台请送", KindJudicialAssistance},
+		{"请港调", KindJudicialAssistance},
+		{"认台", KindJudicialAssistance},
+		{"协外认", KindJudicialAssistance},
+		{"执保", KindEnforcement},
+		{"执", KindEnforcement},
+		{"财保", KindPreservation},
+		{"司惩复", KindSanction},
+		{"司救访", KindJudicialRelief},
+		{"民特监", KindCivil},
+		{"民诉前调", KindCivil},
+		{"刑没", KindCriminal},
+		{"行赔申", KindAdministrative},
+		{"委赔监", KindStateCompensation},
+		{"行辖终", KindJurisdiction},
+	}
+	for _, tt := range accepted {
+		in := "（2021）赣01" + tt.code + "1号"
+		c, err := Parse(in)
+		if err != nil || c.TypeCode != tt.code || c.Kind != tt.kind {
+			t.Errorf("Parse(%q) = %+v, %v, want type %s of kind %s", in, c, err, tt.code, tt.kind)
+		}
+	}
+	for _, code := range []string{"民事", "执行", "刑事判决", "知识产权", "民", "刑", "执行异议", "民初审", "民一终", "商初", "案"} {
+		in := "（2021）赣01" + code + "1号"
+		if c, err := Parse(in); !errors.Is(err, ErrType) {
+			t.Errorf("Parse(%q) = %+v, %v, want ErrType", in, c, err)
+		}
+		if got := Find("见" + in + "。"); got != nil {
+			t.Errorf("Find(%q) = %+v, want none", in, got)
+		}
+	}
+	// The special code 知 still goes before a listed code.
+	if c, err := Parse("（2021）最高法知民终1号"); err != nil || c.SpecialCode != "知" || c.TypeCode != "民终" {
+		t.Errorf("Parse(知民终) = %+v, %v", c, err)
+	}
+	// Old-style numbers keep their free codes.
+	if c, err := Parse("（2012）赣民三终字第5号"); err != nil || c.TypeCode != "民三终" || c.Kind != KindCivil {
+		t.Errorf("Parse(old style 民三终) = %+v, %v", c, err)
+	}
+}
+
+// TestYears checks that a year after the current one is refused and that
+// court codes with digits before 2016 are flagged.
+func TestYears(t *testing.T) {
+	this := time.Now().Year()
+	next := "（" + strconv.Itoa(this+1) + "）赣01民初1号"
+	if c, err := Parse(next); !errors.Is(err, ErrYear) {
+		t.Errorf("Parse(%q) = %+v, %v, want ErrYear", next, c, err)
+	}
+	if got := Find("见" + next); got != nil {
+		t.Errorf("Find(%q) = %+v, want none", next, got)
+	}
+	if _, err := Parse("（" + strconv.Itoa(this) + "）赣01民初1号"); err != nil {
+		t.Errorf("Parse(this year) = %v", err)
+	}
+	tests := []struct {
+		in   string
+		want string
+	}{
+		{"（2015）赣0102民初1号", SuspiciousOldDigits},
+		{"（2010）赣01民终1号", SuspiciousOldDigits},
+		{"（2015）赣01民一终字第1号", SuspiciousOldDigits},
+		{"（2016）赣0102民初1号", ""},
+		{"（2021）赣01民初1号", ""},
+		{"（2015）赣民一终字第12号", ""},
+		{"（2015）赣刑终1号", ""},
+		{"（2015）最高法民申1号", ""},
+	}
+	for _, tt := range tests {
+		c, err := Parse(tt.in)
+		if err != nil || c.Suspicious != tt.want {
+			t.Errorf("Parse(%q) = %+v, %v, want Suspicious %q", tt.in, c, err, tt.want)
+		}
+		if got := Find(tt.in); len(got) != 1 || got[0].Suspicious != tt.want {
+			t.Errorf("Find(%q) = %+v, want one case with Suspicious %q", tt.in, got, tt.want)
+		}
 	}
 }
