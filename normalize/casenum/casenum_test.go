@@ -366,3 +366,21 @@ func TestYears(t *testing.T) {
 		}
 	}
 }
+
+// TestLiquidationAndTransferCodes: the forced-liquidation codes and the
+// transfer of sentenced persons are case numbers.
+func TestLiquidationAndTransferCodes(t *testing.T) {
+	for _, s := range []string{"（2020）赣01清申3号", "（2021）赣清终1号", "（2022）最高法清监2号", "（2023）赣助移管1号", "（2023）赣请移管2号"} {
+		if _, err := Parse(s); err != nil {
+			t.Errorf("Parse(%s): %v", s, err)
+		}
+	}
+	c, err := Parse("（2020）赣01清申3号")
+	if err != nil || c.Kind != KindBankruptcy {
+		t.Errorf("清申: %+v %v", c, err)
+	}
+	c, err = Parse("（2023）赣助移管1号")
+	if err != nil || c.Kind != KindJudicialAssistance {
+		t.Errorf("助移管: %+v %v", c, err)
+	}
+}

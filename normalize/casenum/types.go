@@ -74,6 +74,9 @@ var typeCodes = map[string]string{
 
 	// 强制清算与破产
 	"强清申": KindBankruptcy, "强清": KindBankruptcy, "强清终": KindBankruptcy, "强清监": KindBankruptcy,
+	// 强制清算 as the 2015 standard abbreviates it (清申 申请, 清终 上诉,
+	// 清监 监督); courts number with both forms.
+	"清申": KindBankruptcy, "清终": KindBankruptcy, "清监": KindBankruptcy,
 	"破申": KindBankruptcy, "破": KindBankruptcy, "破终": KindBankruptcy, "破监": KindBankruptcy,
 
 	// 司法制裁
@@ -90,6 +93,8 @@ var typeCodes = map[string]string{
 	"请台调": KindJudicialAssistance, "台请调": KindJudicialAssistance,
 	"请港调": KindJudicialAssistance, "港请调": KindJudicialAssistance,
 	"请澳调": KindJudicialAssistance, "澳请调": KindJudicialAssistance,
+	// 被判刑人移管: requested by (请移管) and of (助移管) a mainland court.
+	"请移管": KindJudicialAssistance, "助移管": KindJudicialAssistance,
 
 	// 国际司法协助: 承认与执行 (协外认), 送达 and 调查取证 requested by
 	// (请外…) and of (协外…) a mainland court, 其他 (协他).
