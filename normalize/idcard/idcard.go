@@ -73,17 +73,21 @@ func CheckChar(first17 string) byte {
 // is a valid resident id number.
 //
 // Full-width characters are folded to ASCII, white space and hyphens are
-// removed and a lower-case x becomes X. When the result has the shape of
-// an id number (17 digits and a digit or X, or 15 digits) it is returned
-// even if invalid, so the record keeps what was given; a valid 15-digit
-// number is returned upgraded to 18 characters. Anything else (a passport
-// number, a typo) is returned in its cleaned form with valid false.
+// removed and a lower-case x (or a × typed for it) becomes X. When the
+// result has the shape of an id number (17 digits and a digit or X, or 15
+// digits) it is returned even if invalid, so the record keeps what was
+// given; a valid 15-digit number is returned upgraded to 18 characters.
+// Anything else (a passport number, a typo) is returned in its cleaned form
+// with valid false.
 func Normalize(s string) (id string, valid bool) {
 	return normalizeAt(s, time.Now())
 }
 
 func normalizeAt(s string, now time.Time) (string, bool) {
 	id := clean(s)
+	if len(id) == 17+len("×") && isDigits(id[:17]) && strings.HasSuffix(id, "×") {
+		id = id[:17] + "X" // the multiplication sign typed for the check character
+	}
 	switch {
 	case len(id) == 18 && isDigits(id[:17]) && (isDigit(id[17]) || id[17] == 'X'):
 		return id, valid18(id, now)

@@ -23,7 +23,10 @@ import (
 //   - digit strings that are part of a longer run of digits or ASCII
 //     letters (resident ids, bank cards, order numbers);
 //   - figures followed by a unit or by 号 (2021年, 13912345678元, the
-//     serial of a case number) or preceded by a currency sign or "QQ".
+//     serial of a case number) or preceded by a currency sign or "QQ";
+//     after a mobile number only a unit of money (元, 块, 万元 …, but not
+//     万分感谢), a percent sign or 号 counts, since a mobile number is often
+//     followed directly by prose ("13912345678张律师").
 func Find(s string) []Number {
 	var out []Number
 	var seen map[string]bool
@@ -149,9 +152,6 @@ func bestAt(s string, groups []group, g int, memo map[string]Number) (best Numbe
 		if !plausible(digits, groups[g].plus) {
 			continue
 		}
-		if badRight(s, groups[j].end) {
-			continue
-		}
 		key := digits
 		if groups[g].plus {
 			key = "+" + digits
@@ -160,6 +160,9 @@ func bestAt(s string, groups []group, g int, memo map[string]Number) (best Numbe
 		if !ok {
 			n = classify(digits, groups[g].plus)
 			memo[key] = n
+		}
+		if badRight(s, groups[j].end, n.Kind == KindMobile) {
+			continue
 		}
 		if n.Valid && n.Kind != KindService {
 			best, last, end = n, j, groups[j].end
@@ -207,10 +210,42 @@ func badLeft(s string, i int) bool {
 	return strings.HasSuffix(before, "qq")
 }
 
+// amountUnits are the words after a figure that make it a sum of money.
+var amountUnits = []string{"元", "块", "圆", "万", "亿", "千元", "百元", "人民币", "美元", "美金", "港元", "港币", "欧元", "日元", "英镑"}
+
+// notAmount are words that start with an amount unit but are prose:
+// "13912345678万分感谢" is a phone number followed by thanks.
+var notAmount = []string{"万分", "万一", "万望", "万万", "万幸", "万般", "万请", "万谢", "元旦", "元月", "元宵"}
+
+// amountAfter reports whether s starts with a unit of money, optionally
+// after 余 or 多 ("13912345678元", "13912345678余万元").
+func amountAfter(s string) bool {
+	s = foldString(prefixRunes(s, 6))
+	for _, w := range notAmount {
+		if strings.HasPrefix(s, w) {
+			return false
+		}
+	}
+	if t, ok := strings.CutPrefix(s, "余"); ok {
+		s = t
+	} else if t, ok := strings.CutPrefix(s, "多"); ok {
+		s = t
+	}
+	for _, u := range amountUnits {
+		if strings.HasPrefix(s, u) {
+			return true
+		}
+	}
+	return false
+}
+
 // badRight reports context after a number's last digit at s[i] that makes
-// it something else: an ASCII letter that starts no extension, a unit, a
-// decimal point.
-func badRight(s string, i int) bool {
+// it something else: an ASCII letter that starts no extension, a decimal
+// point, a unit. After a mobile number only a unit of money, a percent sign
+// or 号 (the serial of a case number) counts: an 11-digit mobile number
+// followed by prose ("13912345678张律师", "…两个号码") is a phone number, and
+// the other units (张, 两, 个, 年 …) are common first characters of prose.
+func badRight(s string, i int, mobile bool) bool {
 	if i >= len(s) {
 		return false
 	}
@@ -224,6 +259,9 @@ func badRight(s string, i int) bool {
 	case r == '.':
 		n, _ := utf8.DecodeRuneInString(s[i+size:])
 		return isDigit(text.FoldRune(n))
+	}
+	if mobile {
+		return r == '号' || r == '%' || r == '‰' || amountAfter(s[i:])
 	}
 	return strings.ContainsRune(units, r)
 }
