@@ -19,7 +19,8 @@
 // decoding instead of go-message's Entity, because real petitions arrive
 // from old and broken mailers and every one of those readers stops at the
 // first fault: a header line without a colon, a duplicate or unquoted
-// parameter, an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
+// parameter, a header preceded by blank lines or indented (webmail "show
+// original" exports), an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
 // charsets), raw 8-bit bytes in a quoted-printable body, a stray character
 // in base64. Here each of these becomes an entry in Letter.Problems and the
 // rest of the letter is kept. Parse returns an error only when the input

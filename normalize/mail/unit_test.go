@@ -366,6 +366,14 @@ func TestReadHeader(t *testing.T) {
 		{"no header", "just a body\n", "", "just a body\n"},
 		{"header only", "A: 1\r\n", "A=1", ""},
 		{"space before colon", "Subject : x\n\n", "Subject=x", ""},
+		{"leading blank line", "\nA: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"leading CRLF lines", "\r\n\r\nA: 1\r\n\r\nbody", "A=1", "body"},
+		{"leading whitespace-only line", " \t\r\nA: 1\r\n\r\nbody", "A=1", "body"},
+		{"leading blank then indented", "\n  A: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"tab-indented first line", "\tA: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"leading blank, no header", "\njust a body\n", "", "just a body\n"},
+		{"leading blank, body with colon later", "\n\nhello\nA: 1\n", "", "\nhello\nA: 1\n"},
+		{"indented text is body", "  hello world\nA: 1\n", "", "  hello world\nA: 1\n"},
 	}
 	for _, tt := range tests {
 		br := bufio.NewReader(strings.NewReader(tt.in))
