@@ -61,7 +61,9 @@
 // with non-empty plain text wins, else the first with HTML, which is then
 // rendered as text (TextFromHTML); HTML after a plain alternative is not
 // even rendered. format=flowed is undone. Text and HTML
-// parts with a filename or "attachment" disposition are attachments. In
+// parts with a filename or "attachment" disposition are attachments, except
+// that when there is no other plain text, the only text/plain part with a
+// name= or an inline filename= is the letter's text (mailers name it). In
 // multipart/related, parts other than text and multipart are inline
 // resources. Text is NFC, without control characters (tab and newline
 // kept), LF line ends, trimmed.
