@@ -104,6 +104,8 @@ func lookupCharset(label string) charsetInfo {
 		return charsetInfo{class: classGB, enc: simplifiedchinese.GB18030, label: s}
 	case big5Labels[s]:
 		return charsetInfo{class: classBig5, enc: traditionalchinese.Big5, label: s}
+	case utf7Labels[s]:
+		return charsetInfo{class: classOther, enc: UTF7, label: s}
 	case s == "hz-gb-2312" || s == "hz":
 		// htmlindex maps HZ to the replacement encoding; x/text decodes it.
 		return charsetInfo{class: classOther, enc: simplifiedchinese.HZGB2312, label: s}

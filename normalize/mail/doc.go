@@ -33,7 +33,8 @@
 // Every GB2312/GBK label (gb2312, gbk, GB_2312-80, x-gbk, cp936, euc-cn,
 // ...) decodes as GB18030, a superset, so characters outside GB2312 (镕 喆
 // 堃) and four-byte GB18030 sequences survive. Big5 and Big5-HKSCS labels
-// use x/text's Big5 (the WHATWG table with the HKSCS extensions). Other
+// use x/text's Big5 (the WHATWG table with the HKSCS extensions). UTF-7
+// (RFC 2152), which x/text lacks, has its own decoder (UTF7). Other
 // labels go through the WHATWG and IANA indexes. Where the label cannot be
 // trusted, the bytes decide:
 //
