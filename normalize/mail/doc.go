@@ -46,8 +46,17 @@
 //     Western accented letters and read as Chinese in neither table;
 //   - a Western single-byte label (ISO 8859-x, windows-125x) on data that
 //     is valid UTF-8, or that clearly reads as Chinese, is decoded as that;
-//   - raw 8-bit header values (GBK sent without encoded words) the same way
-//     as unlabelled text.
+//   - raw 8-bit header values (GBK or Latin-1 sent without encoded words):
+//     valid UTF-8 is kept; else the first charset declared for them in
+//     which the bytes are valid and that they do not plainly contradict
+//     (Chinese-looking bytes under a Western label or the reverse) is
+//     used: the charsets of encoded words in the same value, then the
+//     message's Content-Type charset, then that of its first text part
+//     (the header is decoded after the body for this); else, as header
+//     values are short, Western names are recognised by their shape (one
+//     or two accented windows-1252 letters next to ASCII letters, as in
+//     "Müller" or "João") unless GB18030 reads them as frequent Chinese
+//     characters, and the rest is guessed like unlabelled text.
 //
 // Each guess is recorded in Problems; the labels seen are in Charsets.
 // RFC 2047 encoded words (B and Q) that follow each other in the same

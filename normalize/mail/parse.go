@@ -33,6 +33,13 @@ type parser struct {
 	parts    int
 	held     int64 // bytes of text held in collectors
 
+	// declared: the charsets the current message declares, for raw 8-bit
+	// header bytes (its Content-Type charset, then its text's).
+	declared []string
+	// textCharset: the charset label of the current message's first text
+	// part that has one.
+	textCharset string
+
 	readErr error // first error reading the input (or a stored message)
 	err     error // hard error: stops the walk
 }
@@ -125,9 +132,31 @@ func (p *parser) parseMessage(br *bufio.Reader, prefix string, depth int) (*Lett
 	}
 	h := readHeader(br, nil, true, func(s string) { p.notef("%s: %s", loc, s) })
 	l := &Letter{}
-	p.fillHeaders(l, &h)
+	savedDeclared, savedText := p.declared, p.textCharset
+	defer func() { p.declared, p.textCharset = savedDeclared, savedText }()
+	p.declared, p.textCharset = nil, ""
+	if cs := parseParamHeader(h.get("Content-Type"), func(string) {}).params["charset"]; cs != "" {
+		p.declared = append(p.declared, cs)
+	}
+	// The header is decoded after the body is read, so that raw 8-bit
+	// header bytes can follow the charset of the text part; its problems
+	// and charsets are put back before those of the body.
+	nProblems, nCharsets := len(p.problems), len(p.charsets)
 	c := &collector{}
 	p.walk(&h, br, prefix, true, depth, "text/plain", false, c)
+	if p.textCharset != "" {
+		p.declared = append(p.declared, p.textCharset)
+	}
+	bodyProblems := append([]string(nil), p.problems[nProblems:]...)
+	bodyCharsets := append([]string(nil), p.charsets[nCharsets:]...)
+	p.problems, p.charsets = p.problems[:nProblems], p.charsets[:nCharsets]
+	p.fillHeaders(l, &h)
+	for _, q := range bodyProblems {
+		p.notef("%s", q)
+	}
+	for _, cs := range bodyCharsets {
+		p.sawCharset(cs)
+	}
 	p.finish(l, c)
 	l.Auto, l.AutoReason = detectAuto(&h, l.From, l.Subject)
 	return l, len(h.fields)
@@ -472,6 +501,9 @@ func (p *parser) text(body io.Reader, pi partInfo, path string, isHTML bool, c *
 	}
 	if label != "" {
 		p.sawCharset(label)
+		if declared && p.textCharset == "" {
+			p.textCharset = label
+		}
 	}
 	text, note := decodeCharset(label, raw)
 	if note != "" {
