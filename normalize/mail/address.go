@@ -14,7 +14,7 @@ const maxAddresses = 200
 // quotes are all accepted. Entries with neither a name nor an address are
 // dropped.
 func (p *parser) parseAddresses(name, raw string) []Address {
-	s, table := decodeRaw8bit(raw)
+	s, table := decodeRaw8bit(raw, p.declared)
 	if table != "" {
 		p.notef("header %s: raw 8-bit bytes decoded as %s", name, table)
 	}

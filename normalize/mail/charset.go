@@ -104,6 +104,8 @@ func lookupCharset(label string) charsetInfo {
 		return charsetInfo{class: classGB, enc: simplifiedchinese.GB18030, label: s}
 	case big5Labels[s]:
 		return charsetInfo{class: classBig5, enc: traditionalchinese.Big5, label: s}
+	case utf7Labels[s]:
+		return charsetInfo{class: classOther, enc: UTF7, label: s}
 	case s == "hz-gb-2312" || s == "hz":
 		// htmlindex maps HZ to the replacement encoding; x/text decodes it.
 		return charsetInfo{class: classOther, enc: simplifiedchinese.HZGB2312, label: s}
@@ -368,13 +370,157 @@ func CharsetReader(charset string, input io.Reader) (io.Reader, error) {
 	return info.enc.NewDecoder().Reader(input), nil
 }
 
-// decodeRaw8bit turns a raw header value into UTF-8: valid UTF-8 (and
-// ASCII) is kept, anything else is guessed by guessText and the guess
-// named. ASCII bytes, and so RFC 2047 encoded words, are left as
-// they are by both tables.
-func decodeRaw8bit(v string) (string, string) {
+// decodeRaw8bit turns a raw header value into UTF-8. Valid UTF-8 (and
+// ASCII) is kept. Other bytes are decoded with the first charset declared
+// for them in which they are valid and which the bytes do not plainly
+// contradict: those of the encoded words in the value itself, then the
+// labels in declared (the message's Content-Type charset, then that of its
+// text). Otherwise guessHeader guesses. The second result names the
+// charset used when it was not UTF-8. ASCII bytes, and so RFC 2047 encoded
+// words, are left as they are by every table tried.
+func decodeRaw8bit(v string, declared []string) (string, string) {
 	if utf8.ValidString(v) {
 		return v, ""
 	}
-	return guessText([]byte(v))
+	b := []byte(v)
+	labels := wordCharsets(v)
+	labels = append(labels, declared...)
+	tried := map[string]bool{}
+	for _, label := range labels {
+		info := lookupCharset(label)
+		if tried[info.label] {
+			continue
+		}
+		tried[info.label] = true
+		if s, ok := decodeDeclared(info, b); ok {
+			return s, info.label + " (declared)"
+		}
+	}
+	return guessHeader(b)
+}
+
+// wordCharsets returns the charsets of the RFC 2047 encoded words in v.
+func wordCharsets(v string) []string {
+	var out []string
+	for pos := 0; ; {
+		k := strings.Index(v[pos:], "=?")
+		if k < 0 {
+			return out
+		}
+		w, ok := parseWord(v, pos+k)
+		if !ok {
+			pos += k + 2
+			continue
+		}
+		out = append(out, w.charset)
+		pos = w.end
+	}
+}
+
+// decodeDeclared decodes b, which is not valid UTF-8, with a declared
+// charset when the bytes are valid in it and do not read plainly as the
+// other family (Western accented letters vs Chinese).
+func decodeDeclared(info charsetInfo, b []byte) (string, bool) {
+	switch info.class {
+	case classGB, classBig5, classOther:
+		if !asciiCompatible(info.label) {
+			return "", false
+		}
+		s := decodeWith(info.enc, b)
+		if strings.ContainsRune(s, utf8.RuneError) {
+			return "", false
+		}
+		if westernPlausible(b) && !chinesePlausible(b) {
+			return "", false
+		}
+		return s, true
+	case classWestern:
+		s := decodeWith(info.enc, b)
+		if hasC1(s) || strings.ContainsRune(s, utf8.RuneError) {
+			return "", false
+		}
+		if chinesePlausible(b) && !westernPlausible(b) {
+			return "", false
+		}
+		return s, true
+	}
+	return "", false // UTF-8 (not valid here), no label, unknown label
+}
+
+// asciiCompatible reports whether a label's table keeps ASCII bytes as
+// ASCII, which header text needs (UTF-16 and UTF-32 do not; UTF-7 and
+// ISO-2022 reject 8-bit bytes anyway).
+func asciiCompatible(label string) bool {
+	for _, p := range []string{"utf-16", "utf16", "utf-32", "utf32", "ucs", "unicode", "iso-10646", "csunicode"} {
+		if strings.HasPrefix(label, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// guessHeader decodes raw 8-bit header bytes that are not valid UTF-8 and
+// carry no usable declaration. Header values are short, often a single
+// name, so Western text is recognised by its shape (each accented letter
+// or pair of them next to an ASCII letter, as in "M\xfcller" or
+// "Jo\xe3o") as long as GB18030 does not read it as common Chinese
+// characters; everything else goes to guessText.
+func guessHeader(b []byte) (string, string) {
+	if !mostlyUTF8(b) && westernPlausible(b) && !chinesePlausible(b) {
+		return decodeWith(charmap.Windows1252, b), "windows-1252"
+	}
+	return guessText(b)
+}
+
+// westernPlausible reports whether every run of 8-bit bytes in b is one or
+// two bytes that windows-1252 reads as accented Latin letters, touching an
+// ASCII letter: the shape of a German, French or Portuguese name. GBK and
+// Big5 text has longer runs, or pairs that read as symbols or stand apart.
+func westernPlausible(b []byte) bool {
+	runs := 0
+	for i := 0; i < len(b); {
+		if b[i] < 0x80 {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] >= 0x80 {
+			j++
+		}
+		if j-i > 2 {
+			return false
+		}
+		if !(i > 0 && isLetter(b[i-1]) || j < len(b) && isLetter(b[j])) {
+			return false
+		}
+		for _, c := range b[i:j] {
+			if !isLatinLetter(charmap.Windows1252.DecodeByte(c)) {
+				return false
+			}
+		}
+		runs++
+		i = j
+	}
+	return runs > 0
+}
+
+// isLatinLetter: the windows-1252 letters with diacritics (and ß, æ, ø,
+// œ ...), not ª º µ or symbols.
+func isLatinLetter(r rune) bool {
+	switch r {
+	case 'Š', 'š', 'Œ', 'œ', 'Ž', 'ž', 'Ÿ':
+		return true
+	}
+	return r >= 0xc0 && r <= 0xff && unicode.IsLetter(r)
+}
+
+// chinesePlausible reports whether b reads in GB18030 without errors as
+// Han characters of which most are frequent ones.
+func chinesePlausible(b []byte) bool {
+	s := decodeWith(simplifiedchinese.GB18030, b)
+	if strings.ContainsRune(s, utf8.RuneError) {
+		return false
+	}
+	score, han := hanScore(s)
+	return han > 0 && score >= 0.5
 }

@@ -19,7 +19,8 @@
 // decoding instead of go-message's Entity, because real petitions arrive
 // from old and broken mailers and every one of those readers stops at the
 // first fault: a header line without a colon, a duplicate or unquoted
-// parameter, an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
+// parameter, a header preceded by blank lines or indented (webmail "show
+// original" exports), an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
 // charsets), raw 8-bit bytes in a quoted-printable body, a stray character
 // in base64. Here each of these becomes an entry in Letter.Problems and the
 // rest of the letter is kept. Parse returns an error only when the input
@@ -32,7 +33,8 @@
 // Every GB2312/GBK label (gb2312, gbk, GB_2312-80, x-gbk, cp936, euc-cn,
 // ...) decodes as GB18030, a superset, so characters outside GB2312 (镕 喆
 // 堃) and four-byte GB18030 sequences survive. Big5 and Big5-HKSCS labels
-// use x/text's Big5 (the WHATWG table with the HKSCS extensions). Other
+// use x/text's Big5 (the WHATWG table with the HKSCS extensions). UTF-7
+// (RFC 2152), which x/text lacks, has its own decoder (UTF7). Other
 // labels go through the WHATWG and IANA indexes. Where the label cannot be
 // trusted, the bytes decide:
 //
@@ -44,8 +46,17 @@
 //     Western accented letters and read as Chinese in neither table;
 //   - a Western single-byte label (ISO 8859-x, windows-125x) on data that
 //     is valid UTF-8, or that clearly reads as Chinese, is decoded as that;
-//   - raw 8-bit header values (GBK sent without encoded words) the same way
-//     as unlabelled text.
+//   - raw 8-bit header values (GBK or Latin-1 sent without encoded words):
+//     valid UTF-8 is kept; else the first charset declared for them in
+//     which the bytes are valid and that they do not plainly contradict
+//     (Chinese-looking bytes under a Western label or the reverse) is
+//     used: the charsets of encoded words in the same value, then the
+//     message's Content-Type charset, then that of its first text part
+//     (the header is decoded after the body for this); else, as header
+//     values are short, Western names are recognised by their shape (one
+//     or two accented windows-1252 letters next to ASCII letters, as in
+//     "Müller" or "João") unless GB18030 reads them as frequent Chinese
+//     characters, and the rest is guessed like unlabelled text.
 //
 // Each guess is recorded in Problems; the labels seen are in Charsets.
 // RFC 2047 encoded words (B and Q) that follow each other in the same
@@ -60,7 +71,9 @@
 // with non-empty plain text wins, else the first with HTML, which is then
 // rendered as text (TextFromHTML); HTML after a plain alternative is not
 // even rendered. format=flowed is undone. Text and HTML
-// parts with a filename or "attachment" disposition are attachments. In
+// parts with a filename or "attachment" disposition are attachments, except
+// that when there is no other plain text, the only text/plain part with a
+// name= or an inline filename= is the letter's text (mailers name it). In
 // multipart/related, parts other than text and multipart are inline
 // resources. Text is NFC, without control characters (tab and newline
 // kept), LF line ends, trimmed.

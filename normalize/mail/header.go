@@ -93,6 +93,13 @@ func readHeader(br *bufio.Reader, stop []byte, top bool, note func(string)) head
 			line, complete = head[:i], true
 		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
+		if first && top && complete && len(bytes.Trim(line, " \t")) == 0 {
+			if n := leadingBlank(head); n > 0 {
+				note("blank line before the header skipped")
+				br.Discard(n) //nolint:errcheck // n bytes are buffered
+				continue
+			}
+		}
 		if len(line) == 0 && (complete || len(head) < peekLen) {
 			discardLine(br)
 			break
@@ -131,6 +138,29 @@ func readHeader(br *bufio.Reader, stop []byte, top bool, note func(string)) head
 		first = false
 	}
 	return h.trimmed()
+}
+
+// leadingBlank returns the length of the blank (empty or whitespace-only)
+// lines at the start of head when they are followed, within head, by a
+// header field line, possibly indented: webmail "show original" exports
+// often start that way. Otherwise it returns 0 and the blank line ends an
+// empty header as usual.
+func leadingBlank(head []byte) int {
+	n := 0
+	for {
+		i := bytes.IndexByte(head[n:], '\n')
+		if i < 0 {
+			return 0
+		}
+		line := bytes.TrimSuffix(head[n:n+i], []byte("\r"))
+		if len(bytes.Trim(line, " \t")) != 0 {
+			if isFieldLine(bytes.TrimLeft(line, " \t")) {
+				return n
+			}
+			return 0
+		}
+		n += i + 1
+	}
 }
 
 func (h header) trimmed() header {

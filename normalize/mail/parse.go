@@ -33,6 +33,13 @@ type parser struct {
 	parts    int
 	held     int64 // bytes of text held in collectors
 
+	// declared: the charsets the current message declares, for raw 8-bit
+	// header bytes (its Content-Type charset, then its text's).
+	declared []string
+	// textCharset: the charset label of the current message's first text
+	// part that has one.
+	textCharset string
+
 	readErr error // first error reading the input (or a stored message)
 	err     error // hard error: stops the walk
 }
@@ -78,6 +85,18 @@ type collector struct {
 	forwards []string // rendered forwarded messages
 	cut      bool     // some text was cut at the text limit
 	skipHTML bool     // an earlier alternative has plain text: HTML is not needed
+	// named: text/plain parts with a name= or an inline filename=, stored
+	// as attachments; when there is no other plain text, the only one of
+	// them is the letter's text (see finish).
+	named []namedText
+}
+
+// namedText is a text/plain part stored as an attachment because it has a
+// name, which may still turn out to be the letter's text.
+type namedText struct {
+	pi   partInfo
+	path string
+	sha  string
 }
 
 func (c *collector) hasPlain() bool { return nonEmpty(c.plain) }
@@ -113,9 +132,31 @@ func (p *parser) parseMessage(br *bufio.Reader, prefix string, depth int) (*Lett
 	}
 	h := readHeader(br, nil, true, func(s string) { p.notef("%s: %s", loc, s) })
 	l := &Letter{}
-	p.fillHeaders(l, &h)
+	savedDeclared, savedText := p.declared, p.textCharset
+	defer func() { p.declared, p.textCharset = savedDeclared, savedText }()
+	p.declared, p.textCharset = nil, ""
+	if cs := parseParamHeader(h.get("Content-Type"), func(string) {}).params["charset"]; cs != "" {
+		p.declared = append(p.declared, cs)
+	}
+	// The header is decoded after the body is read, so that raw 8-bit
+	// header bytes can follow the charset of the text part; its problems
+	// and charsets are put back before those of the body.
+	nProblems, nCharsets := len(p.problems), len(p.charsets)
 	c := &collector{}
 	p.walk(&h, br, prefix, true, depth, "text/plain", false, c)
+	if p.textCharset != "" {
+		p.declared = append(p.declared, p.textCharset)
+	}
+	bodyProblems := append([]string(nil), p.problems[nProblems:]...)
+	bodyCharsets := append([]string(nil), p.charsets[nCharsets:]...)
+	p.problems, p.charsets = p.problems[:nProblems], p.charsets[:nCharsets]
+	p.fillHeaders(l, &h)
+	for _, q := range bodyProblems {
+		p.notef("%s", q)
+	}
+	for _, cs := range bodyCharsets {
+		p.sawCharset(cs)
+	}
 	p.finish(l, c)
 	l.Auto, l.AutoReason = detectAuto(&h, l.From, l.Subject)
 	return l, len(h.fields)
@@ -158,6 +199,9 @@ func (p *parser) fillHeaders(l *Letter, h *header) {
 
 // finish assembles the letter's text and attachments from c.
 func (p *parser) finish(l *Letter, c *collector) {
+	if !c.hasPlain() && len(c.named) == 1 {
+		p.namedAsText(c)
+	}
 	var own string
 	switch {
 	case c.hasPlain():
@@ -241,6 +285,15 @@ func (p *parser) walk(h *header, body io.Reader, path string, root bool, depth i
 		p.nested(body, pi, own, depth, c)
 	case (mt == "text/plain" || mt == "text/html") && pi.disp.value != "attachment" && pi.filename == "":
 		p.text(body, pi, own, mt == "text/html", c)
+	case mt == "text/plain" && pi.disp.value != "attachment" && !inRelated:
+		// A name= or inline filename= alone does not make the text an
+		// attachment: mailers (and webmail "save as") name the letter's
+		// only text part. It is stored, and finish reads it back as the
+		// text when there is no other plain text.
+		p.attach(body, pi, own, inRelated, c)
+		if n := len(c.atts); n > 0 && p.err == nil && !c.atts[n-1].TooLarge {
+			c.named = append(c.named, namedText{pi: pi, path: own, sha: c.atts[n-1].SHA256})
+		}
 	default:
 		p.attach(body, pi, own, inRelated, c)
 	}
@@ -410,6 +463,7 @@ func (p *parser) chooseAlternative(alts []*collector, c *collector) {
 			}
 		}
 		c.atts = append(c.atts, a.atts...)
+		c.named = append(c.named, a.named...)
 		c.nested = append(c.nested, a.nested...)
 		c.forwards = append(c.forwards, a.forwards...)
 	}
@@ -447,6 +501,9 @@ func (p *parser) text(body io.Reader, pi partInfo, path string, isHTML bool, c *
 	}
 	if label != "" {
 		p.sawCharset(label)
+		if declared && p.textCharset == "" {
+			p.textCharset = label
+		}
 	}
 	text, note := decodeCharset(label, raw)
 	if note != "" {
@@ -467,6 +524,32 @@ func (p *parser) text(body io.Reader, pi partInfo, path string, isHTML bool, c *
 	} else {
 		c.plain = append(c.plain, text)
 	}
+}
+
+// namedAsText makes the only named text/plain part of c the letter's text:
+// it is read back from the store and taken out of the attachments.
+func (p *parser) namedAsText(c *collector) {
+	nt := c.named[0]
+	c.named = nil
+	rc, err := p.store.Open(nt.sha)
+	if err != nil {
+		p.err = fmt.Errorf("mail: reopening stored part %s: %w", nt.path, err)
+		return
+	}
+	defer rc.Close()
+	pi := nt.pi
+	pi.cte = "" // stored decoded
+	p.text(rc, pi, nt.path, false, c)
+	if !c.hasPlain() {
+		return // empty: it stays an attachment
+	}
+	for i, a := range c.atts {
+		if a.Part == nt.path && a.SHA256 == nt.sha {
+			c.atts = append(c.atts[:i:i], c.atts[i+1:]...)
+			break
+		}
+	}
+	p.notef("%s: text/plain part named %q read as the letter's text", where(nt.path), nt.pi.filename)
 }
 
 // trimPartialUTF8 drops a UTF-8 sequence cut short at the end of b, left

@@ -366,6 +366,14 @@ func TestReadHeader(t *testing.T) {
 		{"no header", "just a body\n", "", "just a body\n"},
 		{"header only", "A: 1\r\n", "A=1", ""},
 		{"space before colon", "Subject : x\n\n", "Subject=x", ""},
+		{"leading blank line", "\nA: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"leading CRLF lines", "\r\n\r\nA: 1\r\n\r\nbody", "A=1", "body"},
+		{"leading whitespace-only line", " \t\r\nA: 1\r\n\r\nbody", "A=1", "body"},
+		{"leading blank then indented", "\n  A: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"tab-indented first line", "\tA: 1\nB: 2\n\nbody", "A=1|B=2", "body"},
+		{"leading blank, no header", "\njust a body\n", "", "just a body\n"},
+		{"leading blank, body with colon later", "\n\nhello\nA: 1\n", "", "\nhello\nA: 1\n"},
+		{"indented text is body", "  hello world\nA: 1\n", "", "  hello world\nA: 1\n"},
 	}
 	for _, tt := range tests {
 		br := bufio.NewReader(strings.NewReader(tt.in))
@@ -589,5 +597,69 @@ func TestParseReadsToEnd(t *testing.T) {
 	}
 	if r.Len() != 0 {
 		t.Errorf("Parse left %d bytes unread", r.Len())
+	}
+}
+
+// TestNamedTextPart: the only text/plain part with a name= or an inline
+// filename= is the letter's text; other named or attached text parts stay
+// attachments.
+func TestNamedTextPart(t *testing.T) {
+	mixed := func(parts ...string) string {
+		var b strings.Builder
+		b.WriteString("Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+		for _, p := range parts {
+			b.WriteString("--b\r\n" + p + "\r\n")
+		}
+		b.WriteString("--b--\r\n")
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		in   string
+		text string
+		atts string // attachment filenames joined with "|"
+	}{
+		{"single part, name=", "Subject: x\r\nContent-Type: text/plain; charset=utf-8; name=\"letter.txt\"\r\n\r\n申请执行\r\n",
+			"申请执行", ""},
+		{"single part, inline filename=", "Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline; filename=\"a.txt\"\r\n\r\nbody\r\n",
+			"body", ""},
+		{"multipart, name= text and a pdf", mixed(
+			"Content-Type: text/plain; charset=utf-8; name=\"body.txt\"\r\n\r\n正文",
+			"Content-Type: application/pdf; name=\"a.pdf\"\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n%PDF"),
+			"正文", "a.pdf"},
+		{"multipart, base64 named text", mixed(
+			"Content-Type: text/plain; charset=utf-8; name=\"body.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n5q2j5paH"),
+			"正文", ""},
+		// negatives
+		{"attachment disposition stays an attachment", "Content-Type: text/plain; name=\"a.txt\"\r\nContent-Disposition: attachment; filename=\"a.txt\"\r\n\r\nbody\r\n",
+			"", "a.txt"},
+		{"other plain text wins", mixed(
+			"Content-Type: text/plain; charset=utf-8\r\n\r\nthe letter",
+			"Content-Type: text/plain; charset=utf-8; name=\"notes.txt\"\r\n\r\nnotes"),
+			"the letter", "notes.txt"},
+		{"two named text parts stay attachments", mixed(
+			"Content-Type: text/plain; name=\"a.txt\"\r\n\r\na",
+			"Content-Type: text/plain; name=\"b.txt\"\r\n\r\nb"),
+			"", "a.txt|b.txt"},
+		{"named html stays an attachment", "Content-Type: text/html; name=\"a.html\"\r\n\r\n<p>x</p>\r\n",
+			"", "a.html"},
+		{"empty named text stays an attachment", mixed(
+			"Content-Type: text/plain; name=\"a.txt\"\r\n\r\n",
+			"Content-Type: text/plain; name=\"b.txt\"\r\nContent-Disposition: attachment\r\n\r\nb"),
+			"", "a.txt|b.txt"},
+	}
+	st := newStore(t)
+	for _, tt := range tests {
+		l, err := Parse(strings.NewReader(tt.in), st, Options{})
+		if err != nil {
+			t.Fatalf("%s: Parse error: %v", tt.name, err)
+		}
+		var names []string
+		for _, a := range l.Attachments {
+			names = append(names, a.Filename)
+		}
+		if got := strings.Join(names, "|"); l.Text != tt.text || got != tt.atts {
+			t.Errorf("%s: Text %q, attachments %q; want %q, %q", tt.name, l.Text, got, tt.text, tt.atts)
+		}
 	}
 }

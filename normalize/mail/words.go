@@ -9,7 +9,7 @@ import (
 // words. what names the value in problems ("header Subject"). The result
 // is not yet cleaned.
 func (p *parser) decodeHeader(what, raw string) string {
-	s, table := decodeRaw8bit(raw)
+	s, table := decodeRaw8bit(raw, p.declared)
 	if table != "" {
 		p.notef("%s: raw 8-bit bytes decoded as %s", what, table)
 	}
