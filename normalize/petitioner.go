@@ -62,5 +62,6 @@ func addCase(p *petition.Petition, c casenum.Case) {
 	p.Cases = append(p.Cases, petition.Case{
 		Number: c.Number, Year: c.Year, CourtCode: c.CourtCode, TypeCode: c.TypeCode, Seq: c.Seq,
 		SpecialCode: c.SpecialCode, CourtName: c.CourtName, Kind: c.Kind, OldStyle: c.OldStyle, Raw: c.Raw,
+		Suspicious: c.Suspicious,
 	})
 }

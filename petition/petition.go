@@ -71,7 +71,10 @@ type Case struct {
 	CourtName   string `json:"court_name,omitempty" expr:"court_name"`
 	Kind        string `json:"kind,omitempty" expr:"kind"`
 	OldStyle    bool   `json:"old_style,omitempty" expr:"old_style"`
-	Raw         string `json:"raw,omitempty" expr:"raw"`
+	// Suspicious says why a well-formed number is doubtful (a court code
+	// with digits in a year before 2016); empty otherwise.
+	Suspicious string `json:"suspicious,omitempty" expr:"suspicious"`
+	Raw        string `json:"raw,omitempty" expr:"raw"`
 }
 
 // Attachment is a file that came with the petition, in the blob store.
