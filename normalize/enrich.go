@@ -67,6 +67,13 @@ func (n *Normalizer) enrich(p *petition.Petition) {
 		})
 		if p.Category == "" || p.Category == "other" {
 			p.Category = res.Category
+			// Why this category, for the operator reading the record.
+			if len(res.Evidence) > 0 {
+				if p.Meta == nil {
+					p.Meta = map[string]any{}
+				}
+				p.Meta["classify.evidence"] = res.Evidence
+			}
 		}
 		for _, l := range res.Labels {
 			if !contains(p.Labels, l) {

@@ -1,5 +1,5 @@
 // Package classify assigns a petition its category, labels and priority
-// from rules kept in YAML.
+// from rules kept in YAML and, for the category, a lexicon scorer.
 //
 // The categories are the functions of the 12368 litigation service
 // hotline of the people's courts and the lanes of the public opinion
@@ -30,11 +30,23 @@
 // The first matching rule that has a category decides the category; the
 // labels of all matching rules accumulate; the priority is high when any
 // matching rule says high. A rule without conditions matches every input.
-// Without any category the result is "other".
+//
+// When no rule sets a category, the scorer (scorer.go) decides it from
+// evidence: phrase lexicons per category matched clause by clause, with
+// negation (不是/并非/不要 … cancels what follows it in its clause),
+// questions leaning to consultation or case_query, actors told apart by
+// ordered phrases (对方…不还 is enforcement, 法官…态度 a complaint) and 执
+// case numbers counting for enforcement. The best score wins (ties in a
+// fixed order); nothing scoring means "other". The scorer adds the category
+// as a label, makes filing_refusal and enforcement high priority, and
+// explains itself in Result.Evidence ("filing_refusal:补…还是不收"). The
+// shipped rules (defaults.yaml) now only label risks (self-harm, violence,
+// group incidents, indirect forms included) and repeat petitions.
 //
 // Operators' rules run before the shipped defaults (DefaultRules), which
 // follow unless the configuration says defaults: false; an operator rule
 // named like a default rule replaces it (disabled: true just removes it).
+// The scorer runs unless scorer: false, or defaults: false without scorer.
 package classify
 
 import (
@@ -90,6 +102,9 @@ type Config struct {
 	// Defaults tells whether the shipped default rules run after Rules;
 	// absent means true.
 	Defaults *bool `yaml:"defaults" json:"defaults,omitempty" desc:"run the shipped default rules after rules (default true)"`
+	// Scorer tells whether the shipped scorer decides the category when
+	// no rule sets one; absent means the same as Defaults.
+	Scorer *bool `yaml:"scorer" json:"scorer,omitempty" desc:"let the shipped lexicon scorer decide the category when no rule sets one (default: the value of defaults)"`
 }
 
 // Rule is one classification rule; see the package documentation.
@@ -141,6 +156,9 @@ type Result struct {
 	Priority string   `json:"priority"`
 	// Matched names the matching rules, in order.
 	Matched []string `json:"matched,omitempty"`
+	// Evidence explains the category: "rule:<name>" when a rule set it,
+	// else the scorer's evidence as "category:phrase" (see scorer.go).
+	Evidence []string `json:"evidence,omitempty"`
 	// Errors names rules whose when-expression failed at run time (such
 	// a rule does not match); for metrics, not for the record.
 	Errors []string `json:"errors,omitempty"`
@@ -151,6 +169,7 @@ type Result struct {
 type Classifier struct {
 	rules   []*rule
 	useWhen bool
+	scorer  bool
 	// phrases are the compacted keywords and ignore phrases of all rules;
 	// byFirst indexes them by their first rune.
 	phrases []string
@@ -216,6 +235,10 @@ func Compile(cfg Config) (*Classifier, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	c.scorer = cfg.Defaults == nil || *cfg.Defaults
+	if cfg.Scorer != nil {
+		c.scorer = *cfg.Scorer
 	}
 	for _, r := range c.rules {
 		if r.when != nil {
@@ -371,6 +394,7 @@ func (c *Classifier) Classify(in Input) Result {
 		res.Matched = append(res.Matched, r.name)
 		if res.Category == "" && r.category != "" {
 			res.Category = r.category
+			res.Evidence = append(res.Evidence, "rule:"+r.name)
 		}
 		for _, l := range r.labels {
 			if !slices.Contains(res.Labels, l) {
@@ -379,6 +403,15 @@ func (c *Classifier) Classify(in Input) Result {
 		}
 		if r.high {
 			res.Priority = PriorityHigh
+		}
+	}
+	if res.Category == "" && c.scorer {
+		res.Category, res.Evidence = score(in)
+		if res.Category != Other && !slices.Contains(res.Labels, res.Category) {
+			res.Labels = append(res.Labels, res.Category)
+		}
+		if res.Category == FilingRefusal || res.Category == Enforcement {
+			res.Priority = PriorityHigh // the centre follows these lanes daily
 		}
 	}
 	if res.Category == "" {

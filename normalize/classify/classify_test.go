@@ -76,7 +76,9 @@ func TestDefaults(t *testing.T) {
 		{"repeat", Input{Content: "我已经第三次反映这个问题了，至今没有答复。"},
 			Other, []string{"repeat_hint"}, nil, PriorityNormal},
 		{"lane order: filing refusal beats complaint", Input{Content: "投诉立案庭工作人员拒绝立案。"},
-			FilingRefusal, []string{"filing_refusal", "complaint"}, nil, PriorityHigh},
+			// The scorer labels the winning category only (first-match
+			// rules used to add complaint too).
+			FilingRefusal, []string{"filing_refusal"}, nil, PriorityHigh},
 		{"full width", Input{Content: "ＡＢＣ公司不予立案"},
 			FilingRefusal, []string{"filing_refusal"}, nil, PriorityHigh},
 	}
@@ -143,17 +145,18 @@ rules:
     labels: [vip]
     priority: high
     keywords: [赣01民初123号]
-`, Input{Content: "投诉（2021）赣01民初123号案件承办人"}, CaseQuery, []string{"vip", "complaint"}, PriorityHigh,
-			[]string{"vip-case", "complaint"}},
+`, Input{Content: "投诉（2021）赣01民初123号案件承办人"}, CaseQuery, []string{"vip"}, PriorityHigh,
+			// A category set by a rule keeps the scorer out, so the
+			// complaint label of the former default rule is gone.
+			[]string{"vip-case"}},
 		{"replace a default by name", `
 rules:
-  - name: suggestion
-    category: suggestion
-    labels: [suggestion]
-    keywords: [建议]
+  - name: risk-violence
+    labels: [risk_violence]
+    priority: high
+    keywords: [报复]
     fields: [subject]
-`, Input{Subject: "咨询", Content: "我建议延长工作时间"}, Consultation, []string{"consultation"}, PriorityNormal,
-			[]string{"consultation"}},
+`, Input{Subject: "来信", Content: "我要报复"}, Other, nil, PriorityNormal, nil},
 		{"disable a default", `
 rules:
   - name: risk-violence

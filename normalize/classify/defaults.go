@@ -28,13 +28,14 @@ func DefaultRules() ([]Rule, error) {
 }
 
 // DefaultConfig returns a configuration made of the shipped rules alone
-// (with Defaults false, so compiling it does not add them twice):
+// (with Defaults false, so compiling it does not add them twice, and
+// Scorer true):
 // Compile(DefaultConfig()) behaves like Compile(Config{}).
 func DefaultConfig() Config {
 	rules, err := DefaultRules()
 	if err != nil {
 		panic(err) // defaults.yaml is tested; it cannot fail at run time
 	}
-	off := false
-	return Config{Rules: rules, Defaults: &off}
+	off, on := false, true
+	return Config{Rules: rules, Defaults: &off, Scorer: &on}
 }

@@ -127,4 +127,17 @@ func TestEvaluation(t *testing.T) {
 	test := evaluate(c, loadEval(t, "test.jsonl"))
 	dev.report(t, "dev")
 	test.report(t, "test")
+	for _, s := range []struct {
+		name string
+		evalStats
+	}{{"dev", dev}, {"test", test}} {
+		if s.riskHigh != s.risk {
+			t.Errorf("%s: %d of %d risk letters are high priority, want all", s.name, s.riskHigh, s.risk)
+		}
+	}
+	// The first-match rules scored 37.2% here; the scorer reaches 89.6%.
+	const floor = 0.85
+	if dev.accuracy() < floor {
+		t.Errorf("dev accuracy %.1f%%, want at least %.0f%%", 100*dev.accuracy(), 100*floor)
+	}
 }
