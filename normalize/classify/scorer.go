@@ -50,22 +50,23 @@ const lexiconText = `
 3 至今未立案 迟迟未立案 一直未立案 至今没有立案 一直没有立案 迟迟没有立案 没有案号 立案指标 不想立案 不好立 拖着不立 还是不立
 3 补…还是不收 补…又说 补正…又 补完又 退回…次 被退回 退回来 都被退 被打回来 打回来 扔出来 材料…丢了 材料找不到 不收…又说 又不收 也不收 不收也不退 既不…立案 没下文 审核不通过
 2 立案庭 立案窗口 立按 立案大厅 起诉状 诉状 起诉材料 起诉书 递交 交上去 递上去 材料不齐 材料不全 补材料 补正 不予受理裁定 不予立案裁定 回执 收据 待审核 登记
-2 不收 不给…裁定 也不给…裁定 不出…裁定 也未…裁定 不归…管 不符合条件 不接 拒收
+2 不收 不给…裁定 也不给…裁定 不出…裁定 也未…裁定 不归…管 不符合条件 
 = enforcement
-3 执行难 执行不到位 强制执行 被执行人 执行款 申请执行 执行案件 执行不力 消极执行 拖延执行 迟迟不执行 终结本次执行 终本 拒不履行 不履行 失信 老赖 限制高消费 恢复执行 查封 冻结 扣划 拍卖 转移财产 可供执行 执行回来 执行不了 执行局 执行法院 履行能力 没财产 无财产
+3 执行难 执行不到位 强制执行 被执行人 执行款 申请执行 执行案件 执行不力 消极执行 拖延执行 迟迟不执行 终结本次执行 终本 拒不履行 不履行 失信 老赖 限制高消费 恢复执行 查封 冻结 扣划 拍卖 转移财产 可供执行 执行回来 执行不了 执行法院 履行能力 没财产 无财产
 3 赢了…钱 赢了…拿不到 赢了…没见 判了…不给 判了…不还 判了…不执行 判了…白判 白判 判了…一分 判决…废纸 一分…没到 一分钱…没 一分没 一毛不拔 钱…要不回来 钱要不回来 拿不到钱 钱拿不到 不给钱 不还钱 不还 欠着 赔偿…不给 拖着不给 不给抚养费 判…赔 豪车 别墅 晒旅游 执行不到钱
-2 对方…不给 对方…没钱 对方…有房 名下…有 欠款人 欠我钱 调解书…付清 判决生效后 生效了…执行 财产线索 发放 发给我 打给我 到账 划过来
+2 执行局 对方…不给 对方…没钱 对方…有房 名下…有 欠款人 欠我钱 调解书…付清 判决生效后 生效了…执行 财产线索 发放 发给我 打给我 到账 划过来
 = complaint
 3 投诉 举报 违纪 违法办案 枉法 吃拿卡要 态度恶劣 态度蛮横 态度差 态度很差 徇私 受贿 索贿 贪污 不作为 乱作为 刁难 辱骂 关系案 人情案 金钱案 偏袒 偏向 偏听偏信 不公正 不公 颠倒黑白 收了…钱 收受 好处 回避 私下 逼我 吼 骂 训斥 大吼 推搡 赶出 不耐烦 看不起 难听 说话阴阳怪气 阴阳怪气 爱理不理 不讲道理 称兄道弟 玩手机 接电话、 迟到 故意 弄丢 丢了…原件 不承认 程序…违法 违反程序 违反规定 超过审限 超审限 拖了…不判 还在审 拖拖拉拉 换法官 告法官 告…法官 缺席判决 不让我说话 不许我说话 不让我辩解 不看证据 没调查 聊天 扔在门口 错过 写错
 = contact_judge
-3 联系法官 联系…法官 联系承办 联系书记员 联系…书记员 联系法官助理 找法官 找…法官 找承办 找执行法官 找书记员 约见 见法官 见…法官 跟法官 和法官 跟承办法官 联系不上 联系不到 打不通 没人接 不接电话 占线 回电话 回个电话 回我个电话 回个话 给我回 转告 转达 转交 转给 交给…法官 交给谁 联系方式 电话…给我 法官的电话 法官电话 空号 联系我 跟我联系 约一下 约个时间 当面 沟通 说一声 视频说明
+3 联系法官 联系…法官 联系承办 联系书记员 联系…书记员 联系法官助理 找法官 找…法官 找承办 找执行法官 找书记员 约见 见法官 见…法官 跟法官 和法官 跟承办法官 联系不上 联系不到 打不通 没人接 不接电话 不接…电话 占线 回电话 回个电话 回我个电话 回个话 给我回 转告 转达 转交 转给 交给…法官 交给谁 联系方式 电话…给我 法官的电话 法官电话 空号 联系我 跟我联系 约一下 约个时间 当面 沟通 说一声 视频说明
 1 承办法官 主审法官 主办法官 审判长 承办人 书记员 法官助理
 = case_query
 3 进度 进展 审到 审理到 到哪了 到哪一步 哪个阶段 什么阶段 什么程度 什么时候开庭 开庭时间 什么时候判 什么时候宣判 什么时候出判决 什么时候能有结果 判了没 判没判 判了没有 结了 结果出来 出来没 有没有立上 立上 是否已经立案 有没有立案 立案了没 立案了吗 排期 审理情况 审理期限 审限 审理状态 啥状态 什么状态 现在是什么 有没有上诉 有没有被受理 移送 归档 生效证明 批了没 做完了吗 中止审理 有没有取消 卷宗 寄给我 判决书什么时候 查一下…案 查询…案 帮查 查一下我 案件信息 查询 确认一下
 = suggestion
 3 建议 希望 提个意见 提一个 提个 意见: 意见： 能不能在 能不能建 应该修 应该多 应该更新 应当同时 增设 增加 扩建 开通 延长 简化 改进 放大 公开 开放 设立 设个 设几个 多开展 方便老百姓 方便
 = consultation
-3 咨询 怎么办 请问 想问 问一下 问问 想知道 了解一下流程 怎么申请 如何申请 怎么办理 怎么操作 怎么算 怎么补办 怎么做 怎么走 需要什么 需要哪些 需要怎么 带什么材料 准备什么 要交多少 多少钱 是多少 多长时间 几天 能不能告 能告吗 可以起诉吗 能起诉吗 还能起诉 能去法院告 该去哪里告 哪里告 在哪里起诉 哪个法院起诉 哪个法院打 到哪个法院 去法院还是 先仲裁还是 管不管 有法律效力吗 是怎么回事 可以不请律师 需要担保 需要他的 诉讼时效 法律援助 有人帮忙写 能在…起诉 会不会判 能要求 可以起诉
+1 请问 想问 问一下 问问 想知道
+3 咨询 怎么办 了解一下流程 怎么申请 如何申请 怎么办理 怎么操作 怎么算 怎么补办 怎么做 怎么走 需要什么 需要哪些 需要怎么 带什么材料 准备什么 要交多少 多少钱 是多少 多长时间 几天 能不能告 能告吗 可以起诉吗 能起诉吗 还能起诉 能去法院告 该去哪里告 哪里告 在哪里起诉 哪个法院起诉 哪个法院打 到哪个法院 去法院还是 先仲裁还是 管不管 有法律效力吗 是怎么回事 可以不请律师 需要担保 需要他的 诉讼时效 法律援助 有人帮忙写 能在…起诉 会不会判 能要求 可以起诉
 = other
 3 派出所 公安 警察 报警 报案 政府 村委会 村干部 村支书 镇长 信访局 检察院 物业 业委会 社保 医保 低保 教育局 城管 劳动监察 看守所 护照 锦旗 谢谢 感谢 拆迁 医院
 `
@@ -118,7 +119,7 @@ func containsAny(s string, subs []string) bool {
 var negations = []string{"不是", "并非", "并不是", "不要", "不想", "无意", "不为", "没想"}
 
 // questionMarks make a clause a question.
-var questionMarks = []string{"?", "吗", "请问", "怎么", "如何", "哪里", "哪个", "多少", "能不能", "可不可以", "是否", "有没有", "什么时候", "了没", "呢"}
+var questionMarks = []string{"?", "吗", "请问", "怎么", "如何", "哪里", "哪个", "多少", "能不能", "可不可以", "是否", "有没有", "什么时候", "了没", "是不是", "呢"}
 
 // ownCase words tie a question to the writer's own case.
 var ownCase = []string{"我的案", "我们的案", "案子", "案件", "案号", "号案", "上诉", "判决书", "开庭", "判了", "立案了"}
@@ -158,16 +159,29 @@ func negated(c string, at int) bool {
 		return false
 	}
 	for _, n := range negations {
-		if i := strings.Index(c, n); i >= 0 && i+len(n) <= at {
-			return true
+		if i := strings.Index(c, n); i >= 0 && i+len(n) <= at && !strings.HasSuffix(c[:i], "是") {
+			return true // 是不是 asks, it does not negate
 		}
 	}
 	return false
 }
 
+// masks rewrite words that contain lexicon phrases in another sense
+// before matching: 转告法官 and 告诉法官 do not sue the judge, and
+// 建议 and 意见 in legal documents or in what a judge told the writer are
+// not the writer's suggestion.
+var masks = strings.NewReplacer("转告", "转达", "告诉", "说给",
+	"法官建议", "法官劝", "法院建议", "法院劝", "建议我", "劝我", "建议原告", "劝原告", "建议被告", "劝被告", "司法建议", "司法文书",
+	"不建议", "不劝", "鉴定意见", "鉴定结论", "处理意见", "处理结论", "审查意见", "审查结论", "审核意见", "审核结论", "意见书", "结论书", "判决意见", "判决结论")
+
+// courtWords show that a letter concerns the courts at all; a letter
+// without them but with evidence for other (police, government, village
+// committee, …) is about another body and is other.
+var courtWords = []string{"法院", "法官", "庭", "立案", "判", "起诉", "诉状", "诉讼", "上诉", "申诉", "执行", "书记员", "案件", "案子", "案号", "仲裁", "调解", "律师", "官司", "告"}
+
 // score returns the best category and the evidence for it.
 func score(in Input) (string, []string) {
-	full := normalizeScript(compact(in.Subject) + "。" + compact(in.Content))
+	full := masks.Replace(normalizeScript(compact(in.Subject) + "。" + compact(in.Content)))
 	clauses := splitClauses(full)
 	scores := map[string]float64{}
 	evidence := map[string][]string{}
@@ -218,6 +232,9 @@ func score(in Input) (string, []string) {
 	if slices.Contains(kinds, "enforcement") || enforcementCaseNumber.MatchString(full) {
 		scores[Enforcement] += 3
 		evidence[Enforcement] = append(evidence[Enforcement], Enforcement+":执 case number")
+	}
+	if scores[Other] > 0 && !containsAny(full, courtWords) {
+		return Other, evidence[Other]
 	}
 	best, bestScore := Other, 0.0
 	for _, k := range scoreOrder {
