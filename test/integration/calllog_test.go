@@ -55,7 +55,8 @@ func waitForCalls(t *testing.T, e *env, want []string, within time.Duration) []r
 	var recs []record
 	missing := len(want)
 	if !testutil.Eventually(within, func() bool {
-		recs = consumeAll(t, e.brokers, e.topic)
+		// The priority topic too: the harness routes filing refusals there.
+		recs = append(consumeAll(t, e.brokers, e.topic), consumeAll(t, e.brokers, e.topic+".priority")...)
 		have := map[string]bool{}
 		for _, r := range recs {
 			have[sourceID(r)] = true

@@ -220,6 +220,19 @@ func consume(t *testing.T, brokers []string, topic string, want int, within time
 	return records(recs)
 }
 
+// consumeRouted reads the default topic and the priority topic (the
+// harness routes filing refusals there) until there are want records, or
+// within has passed.
+func consumeRouted(t *testing.T, e *env, want int, within time.Duration) []record {
+	t.Helper()
+	var recs []record
+	testutil.Eventually(within, func() bool {
+		recs = append(consumeAll(t, e.brokers, e.topic), consumeAll(t, e.brokers, e.topic+".priority")...)
+		return len(recs) >= want
+	})
+	return recs
+}
+
 // consumeAll reads everything in topic up to its current end. petitiond
 // creates its topics in the background after it started, so a test that
 // reads before anything was produced first waits for the topic.

@@ -405,7 +405,8 @@ func TestImapLettersReachKafka(t *testing.T) {
 	e.start()
 
 	m.waitCounts(60*time.Second, map[string]int{m.inbox: 0, m.done: len(ls), m.ignored: 2, m.failed: 2})
-	recs := consume(t, e.brokers, e.topic, len(ls), 30*time.Second)
+	// Filing refusals (网上立案…三次都被退回) are routed to the priority topic.
+	recs := consumeRouted(t, e, len(ls), 30*time.Second)
 	if len(recs) != len(ls) {
 		t.Fatalf("%d records, want %d", len(recs), len(ls))
 	}
@@ -493,7 +494,7 @@ func TestImapLettersReachKafka(t *testing.T) {
 	m.appendMsg(m.inbox, eml("Message-ID: <tn."+tag+"@it.example.cn>", "Date: "+letterDate, "From: chan@example.hk",
 		"Subject: "+bWord("utf-8", "补充说明 受理编号 "+strings.ToLower(second)), "Content-Type: text/plain; charset=utf-8", "", "补充说明。"), at)
 	m.waitCounts(30*time.Second, map[string]int{m.inbox: 0, m.done: len(ls) + 2})
-	recs = consume(t, e.brokers, e.topic, len(ls)+2, 30*time.Second)
+	recs = consumeRouted(t, e, len(ls)+2, 30*time.Second)
 	byID = recordsByID(recs)
 	for _, c := range []struct{ id, want string }{{"reply." + tag + "@it.example.cn", first}, {"tn." + tag + "@it.example.cn", second}} {
 		r, ok := byID[petition.ID(name, c.id)]
@@ -538,7 +539,7 @@ func TestImapTLS(t *testing.T) {
 			e := newEnv(t, kafka, yaml)
 			e.start()
 			m.waitCounts(30*time.Second, map[string]int{m.inbox: 0})
-			if recs := consume(t, e.brokers, e.topic, len(ls), 30*time.Second); len(recs) != len(ls) {
+			if recs := consumeRouted(t, e, len(ls), 30*time.Second); len(recs) != len(ls) {
 				t.Errorf("%d records, want %d", len(recs), len(ls))
 			}
 			e.stop()

@@ -198,7 +198,7 @@ func TestScanKillDuringOCRAndRestart(t *testing.T) {
 	dropAll(t, folder, files)
 	e.start()
 	// Kill once the first record is in Kafka: OCR of the next is under way.
-	if !testutil.Eventually(3*time.Minute, func() bool { return len(consumeAll(t, e.brokers, e.topic)) >= 1 }) {
+	if len(consumeRouted(t, e, 1, 3*time.Minute)) < 1 {
 		t.Fatalf("no record before the kill\n%s", e.logs())
 	}
 	e.kill()
