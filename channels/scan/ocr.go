@@ -58,8 +58,13 @@ type ocrResult struct {
 	format   string
 	pages    []*form.Page
 	prepared []string // the cleaned page images, for second readings
-	skew     []float64
-	barcodes []string
+
+	// the last page decoded for a second reading: the name, address, phone
+	// and case lines usually stand on one page, decoded once.
+	cachedPage int
+	cached     *image.Gray
+	skew       []float64
+	barcodes   []string
 }
 
 // errTimeout marks a tool run that took longer than ocr.timeout.
@@ -321,11 +326,14 @@ func (c *Channel) reread(ctx context.Context, res *ocrResult, v form.Value, dir 
 	if v.Page < 1 || v.Page > len(res.prepared) || v.LineBox.Empty() {
 		return nil, errors.New("no box")
 	}
-	img, err := decodeImage(res.prepared[v.Page-1])
-	if err != nil {
-		return nil, err
+	if res.cachedPage != v.Page {
+		img, err := decodeImage(res.prepared[v.Page-1])
+		if err != nil {
+			return nil, err
+		}
+		res.cachedPage, res.cached = v.Page, toGray(img)
 	}
-	g := toGray(img)
+	g := res.cached
 	// The box with a few pixels of margin, on a white canvas: no
 	// neighbouring label or cell in sight.
 	r := v.LineBox.Inset(-6).Intersect(g.Bounds())

@@ -662,8 +662,8 @@ func (c *Channel) fill(ctx context.Context, it *channels.Item, res *ocrResult, d
 			for _, g := range second {
 				b.WriteRune(g.r)
 			}
-			want := digitsOf(v.Text)
-			agree[string(f)] = want != "" && strings.Contains(digitsOf(b.String()), want)
+			want := form.Digits(v.Text)
+			agree[string(f)] = want != "" && strings.Contains(form.Digits(b.String()), want)
 		}
 	}
 	if len(leastChar) > 0 {
@@ -737,25 +737,6 @@ func (c *Channel) endsValue(second []glyph, end int) bool {
 		rest.WriteRune(g.r)
 	}
 	return c.x.StartsWithLabel(rest.String())
-}
-
-// digitsOf keeps the digits of s, reading the letters OCR confuses with
-// digits (O, l, I …) as those digits.
-func digitsOf(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r >= '０' && r <= '９':
-			b.WriteRune('0' + (r - '０'))
-		case strings.ContainsRune("OoD〇", r):
-			b.WriteByte('0')
-		case strings.ContainsRune("lI|!", r):
-			b.WriteByte('1')
-		}
-	}
-	return b.String()
 }
 
 func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }

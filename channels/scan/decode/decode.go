@@ -280,10 +280,6 @@ func (r *reading) readName() {
 	}
 }
 
-// digitFix maps characters OCR confuses with digits, inside a run that is
-// mostly digits.
-var digitFix = map[rune]rune{'O': '0', 'o': '0', 'D': '0', 'Q': '0', '〇': '0', 'l': '1', 'I': '1', 'i': '1', '|': '1', '!': '1', 'Z': '2', 'z': '2', 'S': '5', 's': '5', 'B': '8', 'g': '9', 'q': '9'}
-
 // digits folds width, drops spaces and separators, and maps look-alikes
 // to digits; keepX keeps a final X (or x, ×) of a resident id.
 func digits(s string, keepX bool) string {
@@ -296,8 +292,8 @@ func digits(s string, keepX bool) string {
 			b.WriteRune(c)
 		case keepX && i == len(rs)-1 && (c == 'X' || c == 'x' || c == '×' || c == 'Ⅹ'):
 			b.WriteByte('X')
-		case digitFix[c] != 0:
-			b.WriteRune(digitFix[c])
+		case form.DigitFix[c] != 0:
+			b.WriteRune(form.DigitFix[c])
 		case c == ' ' || c == '-' || c == '—' || c == '.' || c == '·':
 		default:
 			b.WriteRune(c) // anything else stays and fails the checks below
@@ -366,7 +362,7 @@ func (r *reading) readCase() {
 	var b strings.Builder
 	for _, c := range v {
 		c = text.FoldRune(c)
-		if d := digitFix[c]; d != 0 {
+		if d := form.DigitFix[c]; d != 0 {
 			c = d
 		}
 		b.WriteRune(c)

@@ -228,3 +228,24 @@ func MeanConf(pages []*Page) float64 {
 	}
 	return sum / float64(n)
 }
+
+// DigitFix maps characters OCR confuses with digits (O for 0, l for 1 …)
+// to the digit, for runs that should be all digits.
+var DigitFix = map[rune]rune{'O': '0', 'o': '0', 'D': '0', 'Q': '0', '〇': '0', 'l': '1', 'I': '1', 'i': '1', '|': '1', '!': '1', 'Z': '2', 'z': '2', 'S': '5', 's': '5', 'B': '8', 'g': '9', 'q': '9'}
+
+// Digits keeps the digits of s (full-width ones folded), reading the
+// characters in DigitFix as their digits; everything else is dropped.
+func Digits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case DigitFix[r] != 0:
+			b.WriteRune(DigitFix[r])
+		}
+	}
+	return b.String()
+}
