@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,8 @@ type refLog struct {
 	mu   sync.Mutex
 	f    *os.File
 	gs   dirSync
+	// fsyncs counts the store's fsyncs (Dir.Fsyncs).
+	fsyncs *atomic.Int64
 
 	// recent holds shas known to be in the log durably, so that the many
 	// items sharing one original (a call-log chunk) append it once.
@@ -74,7 +77,7 @@ func openRefLog(d *Dir) (*refLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference log: %w", err)
 	}
-	return &refLog{path: path, sync: d.sync, f: f}, nil
+	return &refLog{path: path, sync: d.sync, f: f, fsyncs: &d.fsyncs}, nil
 }
 
 // bootstrapRefs lists every blob already stored in a new log, written
@@ -162,7 +165,7 @@ func (d *Dir) Reference(sums ...string) error {
 		return fmt.Errorf("%w: reference log: %w", ErrStore, err)
 	}
 	if l.sync {
-		if err := l.gs.do(l.f.Sync); err != nil {
+		if err := l.gs.do(func() error { l.fsyncs.Add(1); return l.f.Sync() }); err != nil {
 			return fmt.Errorf("%w: reference log: %w", ErrStore, err)
 		}
 	}

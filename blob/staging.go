@@ -222,7 +222,7 @@ func (s *Staged) promoteFile() error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
-		err = f.Sync()
+		err = s.d.fsync(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrStore, err)

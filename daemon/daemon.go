@@ -183,6 +183,9 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	d.promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "petitiond_blob_staged_bytes", Help: "Bytes of uploads staged until their petition is accepted.",
 	}, func() float64 { return float64(d.blobs.StagedBytes()) }))
+	d.promReg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "petitiond_blob_fsyncs_total", Help: "fsyncs (and syncfs) of the blob store; concurrent small originals share one through the journal.",
+	}, func() float64 { return float64(d.blobs.Fsyncs()) }))
 
 	if err := d.startAdmin(); err != nil {
 		return nil, err

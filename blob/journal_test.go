@@ -1,0 +1,228 @@
+package blob
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func sumOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func journalSize(t *testing.T, d *Dir) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(d.root, journalName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// A small Put goes through the journal; a blob whose file was lost (a
+// power failure before the page cache reached the disk) is written again
+// from the journal when the store is opened.
+func TestJournalReplayRestoresLostBlob(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("来信原件：请求立案")
+	ref, err := d.Put(bytes.NewReader(content), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if journalSize(t, d) == 0 {
+		t.Fatal("a small blob did not go through the journal")
+	}
+	d.Close()
+	// Lose the file, and leave a damaged copy of another.
+	os.Remove(d.path(ref.SHA256))
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err := os.ReadFile(d.path(ref.SHA256))
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("after replay the blob is %q, %v; want the original", got, err)
+	}
+	if n := journalSize(t, d); n != 0 {
+		t.Errorf("journal not emptied after replay: %d bytes", n)
+	}
+}
+
+// A damaged blob file (written, never synced, torn by a crash) is
+// rewritten from the journal; a torn last record (a Put that never
+// returned) is dropped without harming the records before it.
+func TestJournalReplayTornAndDamaged(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := []byte("第一封信"), []byte("第二封信")
+	refA, _ := d.Put(bytes.NewReader(a), 0)
+	d.Close()
+	// A torn record after A's.
+	c := []byte("第三封信，未写完")
+	rec := record(sha256.Sum256(c), c)
+	f, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(rec[:len(rec)-3])
+	f.Close()
+	os.WriteFile(d.path(refA.SHA256), a[:3], 0o640) // damaged
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got, _ := os.ReadFile(d.path(refA.SHA256)); !bytes.Equal(got, a) {
+		t.Errorf("damaged blob not rewritten: %q", got)
+	}
+	if _, err := os.Stat(d.path(sumOf(c))); err == nil {
+		t.Error("the torn record was stored")
+	}
+	if _, err := d.Put(bytes.NewReader(b), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A corrupt record ends the replay: nothing after it is trusted.
+func TestReadJournalStopsAtCorruption(t *testing.T) {
+	a, b := []byte("甲"), []byte("乙")
+	recA, recB := record(sha256.Sum256(a), a), record(sha256.Sum256(b), b)
+	bad := append([]byte(nil), recA...)
+	bad[len(bad)-5] ^= 0xff // a data byte: the crc no longer matches
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want int
+	}{
+		{"two good", append(append([]byte(nil), recA...), recB...), 2},
+		{"corrupt first", append(bad, recB...), 0},
+		{"garbage", []byte("not a journal at all"), 0},
+		{"empty", nil, 0},
+	} {
+		n, err := readJournal(bytes.NewReader(tc.in), func(string, []byte) error { return nil })
+		if err != nil || n != tc.want {
+			t.Errorf("%s: %d records, %v; want %d", tc.name, n, err, tc.want)
+		}
+	}
+}
+
+// When the journal is full, the file system is synced once and the journal
+// starts empty; blobs written before stay readable.
+func TestJournalRotates(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.jr.rotateAt = 4 << 10
+	var wg sync.WaitGroup
+	var sums sync.Map
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				body := []byte(fmt.Sprintf("writer %d letter %d %s", w, i, bytes.Repeat([]byte("诉"), 100)))
+				ref, err := d.Put(bytes.NewReader(body), 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				sums.Store(ref.SHA256, body)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := journalSize(t, d); n >= 4<<10+2048 {
+		t.Errorf("journal of %d bytes was never rotated", n)
+	}
+	sums.Range(func(k, v any) bool {
+		if got, _ := os.ReadFile(d.path(k.(string))); !bytes.Equal(got, v.([]byte)) {
+			t.Errorf("blob %s lost", k)
+		}
+		return true
+	})
+}
+
+// Without sync there is no journal; a blob above journalMaxBlob does not
+// use it either.
+func TestJournalOnlySmallSyncedBlobs(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.jr != nil {
+		t.Error("a store without sync has a journal")
+	}
+	d.Close()
+	d, err = Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	big := bytes.Repeat([]byte("x"), journalMaxBlob+1)
+	if _, err := d.Put(bytes.NewReader(big), 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalSize(t, d); n != 0 {
+		t.Errorf("a %d-byte blob went through the journal (%d bytes)", len(big), n)
+	}
+}
+
+func FuzzReadJournal(f *testing.F) {
+	a := []byte("一封信")
+	f.Add(record(sha256.Sum256(a), a))
+	f.Add([]byte("PBJ1\xff\xff\xff\xff"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		readJournal(bytes.NewReader(in), func(sum string, data []byte) error {
+			if sumOf(data) != sum {
+				t.Fatalf("record with a wrong sum accepted")
+			}
+			return nil
+		})
+	})
+}
+
+// A second store on the same directory (petitiond blobs gc beside the
+// daemon) leaves the journal to its owner and syncs its own blobs.
+func TestJournalBelongsToOneOpener(t *testing.T) {
+	dir := t.TempDir()
+	d1, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d1.Close()
+	ref, err := d1.Put(bytes.NewReader([]byte("守护进程的信")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := journalSize(t, d1)
+	d2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if d2.jr != nil {
+		t.Fatal("the second opener took the journal")
+	}
+	if n := journalSize(t, d1); n != before {
+		t.Errorf("the second opener changed the owner's journal: %d → %d bytes", before, n)
+	}
+	if _, err := d2.Put(bytes.NewReader([]byte("另一进程的信")), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d1.path(ref.SHA256)); err != nil {
+		t.Error(err)
+	}
+}
