@@ -18,23 +18,23 @@ const DeadLetterSchema = "petition.deadletter.v1"
 // Petition is the record produced to Kafka. Field names are a contract
 // (see docs/record.md and schema/petition.v1.json): add fields, rename none.
 type Petition struct {
-	Schema      string         `json:"schema" expr:"schema"`
-	ID          string         `json:"id" expr:"id"`
-	TrackingNo  string         `json:"tracking_no" expr:"tracking_no"`
-	Channel     ChannelRef     `json:"channel" expr:"channel"`
-	ReceivedAt  time.Time      `json:"received_at" expr:"received_at"`
-	IngestedAt  time.Time      `json:"ingested_at" expr:"ingested_at"`
-	Petitioner  Petitioner     `json:"petitioner" expr:"petitioner"`
-	Subject     string         `json:"subject" expr:"subject"`
-	Content     string         `json:"content" expr:"content"`
-	Cases       []Case         `json:"cases" expr:"cases"`
-	Category    string         `json:"category" expr:"category"`
-	Labels      []string       `json:"labels" expr:"labels"`
-	Priority    string         `json:"priority" expr:"priority"`
-	FollowUpOf  string         `json:"follow_up_of,omitempty" expr:"follow_up_of"`
-	Attachments []Attachment   `json:"attachments" expr:"attachments"`
-	Source      Source         `json:"source" expr:"source"`
-	Meta        map[string]any `json:"meta" expr:"meta"`
+	Schema      string       `json:"schema" expr:"schema"`
+	ID          string       `json:"id" expr:"id"`
+	TrackingNo  string       `json:"tracking_no" expr:"tracking_no"`
+	Channel     ChannelRef   `json:"channel" expr:"channel"`
+	ReceivedAt  time.Time    `json:"received_at" expr:"received_at"`
+	IngestedAt  time.Time    `json:"ingested_at" expr:"ingested_at"`
+	Petitioner  Petitioner   `json:"petitioner" expr:"petitioner"`
+	Subject     string       `json:"subject" expr:"subject"`
+	Content     string       `json:"content" expr:"content"`
+	Cases       []Case       `json:"cases" expr:"cases"`
+	Category    string       `json:"category" expr:"category"`
+	Labels      []string     `json:"labels" expr:"labels"`
+	Priority    string       `json:"priority" expr:"priority"`
+	FollowUpOf  string       `json:"follow_up_of,omitempty" expr:"follow_up_of"`
+	Attachments []Attachment `json:"attachments" expr:"attachments"`
+	Source      Source       `json:"source" expr:"source"`
+	Meta        Meta         `json:"meta" expr:"meta"`
 }
 
 // ChannelRef names the channel a petition came through.
