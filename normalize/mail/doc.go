@@ -43,7 +43,13 @@
 //     few broken bytes keeps its UTF-8 with U+FFFD for them; otherwise
 //     GB18030, or Big5 when that reads clearly more like Chinese (share of
 //     frequent characters), or windows-1252 when the bytes look like
-//     Western accented letters and read as Chinese in neither table;
+//     Western accented letters (many of them standing alone between ASCII
+//     letters, or, in a short text, each one or two of them next to an
+//     ASCII letter as in "Det h\xe4r \xe4r") and do not read as frequent
+//     Chinese characters;
+//   - a GB2312/GBK or Big5 label on data that is valid UTF-8 and reads
+//     better so (no replacement characters, more frequent Chinese
+//     characters) is kept as UTF-8: bulk mailers label UTF-8 "gb2312";
 //   - a Western single-byte label (ISO 8859-x, windows-125x) on data that
 //     is valid UTF-8, or that clearly reads as Chinese, is decoded as that;
 //   - raw 8-bit header values (GBK or Latin-1 sent without encoded words):

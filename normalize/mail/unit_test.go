@@ -44,6 +44,18 @@ func TestDecodeCharset(t *testing.T) {
 		{"us-ascii", big5("法官您好，本人於臺灣高等法院之案件，請協助查詢進度。"), "法官您好，本人於臺灣高等法院之案件，請協助查詢進度。", true},
 		{"us-ascii", "Die Drachenk\xf6pfe unserer Boote bogen um das gelbe Segel, dachten wir, es waren drei\xdfig Kilometer, sch\xf6n.", "Die Drachenköpfe unserer Boote bogen um das gelbe Segel, dachten wir, es waren dreißig Kilometer, schön.", true},
 		{"utf-8", "正文\xff", "正文\uFFFD", true}, // a damaged tail does not turn the text into GB18030
+		// UTF-8 text labelled GB2312 (bulk mailers do this) is kept as UTF-8 ...
+		{"gb2312", "你好！我公司可代开各类发票", "你好！我公司可代开各类发票", true},
+		{"big5", "法院您好，請協助查詢", "法院您好，請協助查詢", true},
+		// ... but GBK text that happens to be valid UTF-8 is still GBK: "一些"
+		// is D2 BB D0 A9, which UTF-8 reads as Cyrillic "һЩ".
+		{"gb2312", gbk("一些"), "一些", false},
+		// A short Western text in an unlabelled or mislabelled body: too few
+		// accented letters for the pattern, read as windows-1252 ...
+		{"utf-8", "Det h\xe4r \xe4r ett flerdelat meddelande.", "Det här är ett flerdelat meddelande.", true},
+		{"", "Det h\xe4r \xe4r ett flerdelat meddelande.", "Det här är ett flerdelat meddelande.", true},
+		// ... but not frequent Chinese characters next to ASCII letters.
+		{"", "ABC" + gbk("中") + "x", "ABC中x", true},
 	}
 	for _, tt := range tests {
 		got, note := decodeCharset(tt.label, []byte(tt.in))
