@@ -20,8 +20,8 @@
 // from old and broken mailers and every one of those readers stops at the
 // first fault: a header line without a colon, a duplicate or unquoted
 // parameter, a header preceded by blank lines or indented (webmail "show
-// original" exports), an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
-// charsets), raw 8-bit bytes in a quoted-printable body, a stray character
+// original" exports) or by a UTF-8 byte order mark, an RFC 2231 name in
+// GBK (mime.ParseMediaType drops non-UTF-8 charsets), raw 8-bit bytes in a quoted-printable body, a stray character
 // in base64. Here each of these becomes an entry in Letter.Problems and the
 // rest of the letter is kept. Parse returns an error only when the input
 // cannot be read, the store fails, or there is nothing at all (ErrEmpty).

@@ -675,3 +675,36 @@ func TestNamedTextPart(t *testing.T) {
 		}
 	}
 }
+
+// TestParseBOM: a UTF-8 byte order mark before the header (a .eml saved by
+// a Windows editor) does not hide the header; elsewhere it changes nothing.
+func TestParseBOM(t *testing.T) {
+	msg := "From: Zhang <z@x.cn>\r\nSubject: 申请\r\n\r\n正文\r\n"
+	for _, tt := range []struct {
+		in      string
+		subject string
+		problem bool
+	}{
+		{"\xef\xbb\xbf" + msg, "申请", true},
+		{msg, "申请", false},
+		{"\xef\xbb" + msg, "", false}, // not a whole BOM: no header line, as before
+	} {
+		l, err := Parse(strings.NewReader(tt.in), newMemStore(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Subject != tt.subject {
+			t.Errorf("Parse(%q) Subject = %q, want %q", clip(tt.in, 12), l.Subject, tt.subject)
+		}
+		if tt.subject != "" && (l.From.Email != "z@x.cn" || l.Text != "正文") {
+			t.Errorf("Parse(%q) From = %+v, Text = %q", clip(tt.in, 12), l.From, l.Text)
+		}
+		found := false
+		for _, p := range l.Problems {
+			found = found || strings.Contains(p, "byte order mark")
+		}
+		if found != tt.problem {
+			t.Errorf("Parse(%q) Problems = %q, want a byte order mark problem: %v", clip(tt.in, 12), l.Problems, tt.problem)
+		}
+	}
+}
