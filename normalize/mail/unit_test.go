@@ -189,12 +189,29 @@ func TestParseAddresses(t *testing.T) {
 		{"只有名字", []Address{{Name: "只有名字"}}},
 		{"", nil},
 		{"<a@x.cn> (comment)", []Address{{Email: "a@x.cn"}}},
+		// comments inside the address are not part of it (RFC 5322 3.4.1, CFWS)
+		{`Pete(A wonderful \) chap) <pete(his account)@silly.test(his host)>`, []Address{{Name: "Pete", Email: "pete@silly.test"}}},
+		{"John Doe <jdoe@machine(comment).  example>", []Address{{Name: "John Doe", Email: "jdoe@machine.example"}}},
 	}
 	for _, tt := range tests {
 		p := &parser{}
 		got := p.parseAddresses("To", tt.in)
 		if !equalAddresses(got, tt.want) {
 			t.Errorf("parseAddresses(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDropComments(t *testing.T) {
+	for in, want := range map[string]string{
+		"a@x.cn":                  "a@x.cn",
+		"a(b(c)d)@x.cn":           "a@x.cn",
+		`a(b\)c)@x.cn`:            "a@x.cn",
+		`"q(not a comment)"@x.cn`: `"q(not a comment)"@x.cn`,
+		"a@x.cn(unclosed":         "a@x.cn",
+	} {
+		if got := dropComments(in); got != want {
+			t.Errorf("dropComments(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
