@@ -79,7 +79,8 @@
 // even rendered. format=flowed is undone. Text and HTML
 // parts with a filename or "attachment" disposition are attachments, except
 // that when there is no other plain text, the only text/plain part with a
-// name= or an inline filename= is the letter's text (mailers name it). In
+// name= or an inline filename= is the letter's text (mailers name it),
+// unless it holds NUL bytes (an image or a document under a text label). In
 // multipart/related, parts other than text and multipart are inline
 // resources. Text is NFC, without control characters (tab and newline
 // kept), LF line ends, trimmed.

@@ -672,6 +672,8 @@ func TestNamedTextPart(t *testing.T) {
 			"", "a.txt|b.txt"},
 		{"named html stays an attachment", "Content-Type: text/html; name=\"a.html\"\r\n\r\n<p>x</p>\r\n",
 			"", "a.html"},
+		{"binary named text stays an attachment", "Content-Type: text/plain; name=\"rzkly.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\nR0lGODlhAQABAIAAAP///wAAACwAAAAAAQABAAACAkQBADs=\r\n",
+			"", "rzkly.txt"},
 		{"empty named text stays an attachment", mixed(
 			"Content-Type: text/plain; name=\"a.txt\"\r\n\r\n",
 			"Content-Type: text/plain; name=\"b.txt\"\r\nContent-Disposition: attachment\r\n\r\nb"),
