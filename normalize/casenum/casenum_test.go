@@ -367,6 +367,41 @@ func TestYears(t *testing.T) {
 	}
 }
 
+// TestStandardTableCodes: codes added from the standard's table (see
+// typeCodes) are case numbers of their kind; codes found in no source are
+// still not.
+func TestStandardTableCodes(t *testing.T) {
+	for _, tt := range []struct{ in, code, kind string }{
+		{"（2021）最高法刑止1号", "刑止", KindCriminal},
+		{"（2021）最高法刑止核2号", "刑止核", KindCriminal},
+		{"（2022）赣01刑医解3号", "刑医解", KindCriminal},
+		{"（2022）赣0102刑更备4号", "刑更备", KindCriminal},
+		{"（2021）赣01民督监1号", "民督监", KindCivil},
+		{"（2021）赣赔辖终1号", "赔辖终", KindJurisdiction},
+		{"（2021）赣委赔再1号", "委赔再", KindStateCompensation},
+		{"（2021）赣01赔他1号", "赔他", KindStateCompensation},
+		{"（2021）赣0102行保复1号", "行保复", KindPreservation},
+		{"（2021）最高法请外引1号", "请外引", KindJudicialAssistance},
+		{"（2021）闽助移赃1号", "助移赃", KindJudicialAssistance},
+	} {
+		c, err := Parse(tt.in)
+		if err != nil || c.TypeCode != tt.code || c.Kind != tt.kind {
+			t.Errorf("Parse(%q) = %+v, %v, want type %s of kind %s", tt.in, c, err, tt.code, tt.kind)
+		}
+		if got := Find("见" + tt.in + "。"); len(got) != 1 || got[0].TypeCode != tt.code {
+			t.Errorf("Find(%q) = %+v, want the number", tt.in, got)
+		}
+	}
+	// Not in the standard's table: 民诉前保, 执督 (pre-2016 "执督字" only),
+	// 安置教育 (刑教, one transcription only).
+	for _, code := range []string{"民诉前保", "执督", "刑教"} {
+		in := "（2021）赣01" + code + "1号"
+		if c, err := Parse(in); !errors.Is(err, ErrType) {
+			t.Errorf("Parse(%q) = %+v, %v, want ErrType", in, c, err)
+		}
+	}
+}
+
 // TestLiquidationAndTransferCodes: the forced-liquidation codes and the
 // transfer of sentenced persons are case numbers.
 func TestLiquidationAndTransferCodes(t *testing.T) {

@@ -30,21 +30,43 @@ const (
 // Only codes we are sure of are listed; codes seen in practice but not in
 // the standard are marked. A code missing here makes a real number
 // disappear from the record, so add one when it is attested, not guessed.
+//
+// The codes marked "[table]" were added from a transcription of the
+// standard's table with its category numbers (0102 刑事提级管辖案件 刑辖 …
+// 1114 破产和解案件 破) in a court-system vendor's code,
+// github.com/xy-daniel/autodeploy,
+// src/main/groovy/com/hxht/autodeploy/utils/CaseTypeNewUtil.groovy (commit
+// 219ca5f), and each is also in a second, independent list of the
+// standard's codes, in its order (the case-type table of a Guangdong court
+// jury-assignment app's mock data); the number before each is its category
+// in the first. Codes in the first list only (刑教…
+// 安置教育, 民保令 民保更 人身安全保护令, 行赔他, 赔确监) and codes of neither
+// (民诉前保, 执督) are not added.
 var typeCodes = map[string]string{
 	// 管辖
 	"刑辖": KindJurisdiction,
 	"民辖": KindJurisdiction, "民辖终": KindJurisdiction, "民辖监": KindJurisdiction,
 	"行辖": KindJurisdiction, "行辖终": KindJurisdiction,
+	// [table] 行政赔偿管辖: 0116-0118 赔辖, 0119 赔辖终.
+	"赔辖": KindJurisdiction, "赔辖终": KindJurisdiction,
 
 	// 刑事
 	"刑初": KindCriminal, "刑终": KindCriminal, "刑申": KindCriminal, "刑抗": KindCriminal,
 	"刑再": KindCriminal, "刑监": KindCriminal, "刑核": KindCriminal, "刑更": KindCriminal,
 	"刑医": KindCriminal, "刑没": KindCriminal, "刑他": KindCriminal,
+	// [table] 强制医疗: 0215 解除 刑医解, 0216 复议 刑医复, 0217 监督 刑医监;
+	// 停止执行死刑: 0219-0220 刑止, 0221 调查 刑止调, 0222 调查审核 刑止核;
+	// 刑罚与执行变更: 0225 监督 刑更监, 0226 备案 刑更备.
+	"刑医解": KindCriminal, "刑医复": KindCriminal, "刑医监": KindCriminal,
+	"刑止": KindCriminal, "刑止调": KindCriminal, "刑止核": KindCriminal,
+	"刑更监": KindCriminal, "刑更备": KindCriminal,
 
 	// 民事
 	"民初": KindCivil, "民终": KindCivil, "民申": KindCivil, "民抗": KindCivil,
 	"民再": KindCivil, "民监": KindCivil, "民撤": KindCivil, "民特": KindCivil,
 	"民特监": KindCivil, "民催": KindCivil, "民督": KindCivil, "民他": KindCivil,
+	// [table] 0329 支付令监督案件.
+	"民督监": KindCivil,
 	// Not in the standard, seen in practice (诉前调解, pre-filing mediation).
 	"民诉前调": KindCivil,
 
@@ -57,6 +79,9 @@ var typeCodes = map[string]string{
 
 	// 国家赔偿
 	"法赔": KindStateCompensation, "委赔": KindStateCompensation, "委赔监": KindStateCompensation,
+	// [table] 司法赔偿监督: 0514 上级法院赔偿委员会重审 委赔提, 0515 本院赔偿
+	// 委员会重审 委赔再; 0516 其他赔偿案件 赔他.
+	"委赔提": KindStateCompensation, "委赔再": KindStateCompensation, "赔他": KindStateCompensation,
 
 	// 司法救助
 	"司救刑": KindJudicialRelief, "司救民": KindJudicialRelief, "司救行": KindJudicialRelief,
@@ -71,6 +96,8 @@ var typeCodes = map[string]string{
 
 	// 非诉保全审查
 	"财保": KindPreservation, "行保": KindPreservation, "证保": KindPreservation,
+	// [table] 0903 非诉行为保全复议案件.
+	"行保复": KindPreservation,
 
 	// 强制清算与破产
 	"强清申": KindBankruptcy, "强清": KindBankruptcy, "强清终": KindBankruptcy, "强清监": KindBankruptcy,
@@ -95,12 +122,18 @@ var typeCodes = map[string]string{
 	"请澳调": KindJudicialAssistance, "澳请调": KindJudicialAssistance,
 	// 被判刑人移管: requested by (请移管) and of (助移管) a mainland court.
 	"请移管": KindJudicialAssistance, "助移管": KindJudicialAssistance,
+	// [table] 罪赃移交 (Taiwan): 0634 接收 请移赃, 0635 移交 助移赃.
+	"请移赃": KindJudicialAssistance, "助移赃": KindJudicialAssistance,
 
 	// 国际司法协助: 承认与执行 (协外认), 送达 and 调查取证 requested by
 	// (请外…) and of (协外…) a mainland court, 其他 (协他).
 	"协外认": KindJudicialAssistance, "协他": KindJudicialAssistance,
 	"请外送": KindJudicialAssistance, "协外送": KindJudicialAssistance,
 	"请外调": KindJudicialAssistance, "协外调": KindJudicialAssistance,
+	// [table] 被判刑人移管: 0714 接收 请外移, 0715 移管 协外移; 引渡: 0717
+	// 请求外国引渡 请外引, 0718 协助外国引渡 协外引.
+	"请外移": KindJudicialAssistance, "协外移": KindJudicialAssistance,
+	"请外引": KindJudicialAssistance, "协外引": KindJudicialAssistance,
 }
 
 // oldHeads are the characters a type code of the pre-2016 format may start

@@ -141,10 +141,11 @@ func (p *parser) makeAddress(header, phrase, comment, angle string, hasAngle boo
 	return a
 }
 
-// cleanEmail trims an address, drops a source route ("@a,@b:x@y") and a
-// "mailto:" prefix, and lower-cases the domain.
+// cleanEmail trims an address, drops comments ("pete(his account)@x"),
+// a source route ("@a,@b:x@y") and a "mailto:" prefix, and lower-cases
+// the domain.
 func cleanEmail(s string) string {
-	s = cleanLine(s)
+	s = cleanLine(dropComments(s))
 	s = strings.Trim(s, `"'<> `)
 	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.HasPrefix(s, "@") {
 		s = s[i+1:]
@@ -157,4 +158,35 @@ func cleanEmail(s string) string {
 		s = s[:at+1] + strings.ToLower(s[at+1:])
 	}
 	return clip(s, 320)
+}
+
+// dropComments removes RFC 5322 comments, nested and with quoted-pairs,
+// from an addr-spec, leaving quoted strings alone. An unclosed comment runs
+// to the end.
+func dropComments(s string) string {
+	if !strings.Contains(s, "(") {
+		return s
+	}
+	var b strings.Builder
+	depth, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && (quoted || depth > 0) && i+1 < len(s):
+			if depth == 0 {
+				b.WriteString(s[i : i+2])
+			}
+			i++
+		case depth == 0 && c == '"':
+			quoted = !quoted
+			b.WriteByte(c)
+		case !quoted && c == '(':
+			depth++
+		case depth > 0 && c == ')':
+			depth--
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

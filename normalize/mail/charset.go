@@ -174,7 +174,11 @@ func decodeCharset(label string, b []byte) (s, note string) {
 		if isASCII(b) {
 			return string(b), ""
 		}
-		return decodeWith(info.enc, b), ""
+		s := decodeWith(info.enc, b)
+		if utf8.Valid(b) && utf8Better(string(b), s) {
+			return string(b), fmt.Sprintf("text labelled %q is valid UTF-8, kept as UTF-8", info.label)
+		}
+		return s, ""
 	case classWestern:
 		if isASCII(b) {
 			return string(b), ""
@@ -272,10 +276,27 @@ func guessDecode(b []byte) (string, string) {
 	if bigHan >= 4 && bigScore >= 0.4 && bigScore > gbScore+0.2 {
 		return big, "Big5"
 	}
-	if latinPattern(b) {
+	if latinPattern(b) || westernPlausible(b) && !chinesePlausible(b) {
+		// (the second: too few accented letters for a pattern, as in
+		// "Det h\xe4r \xe4r ett ...", read like a header value)
 		return decodeWith(charmap.Windows1252, b), "windows-1252"
 	}
 	return gb, "GB18030"
+}
+
+// utf8Better reports whether valid UTF-8 text declared as GBK or Big5 is
+// really UTF-8 (mailers and bulk senders label UTF-8 text "gb2312"): the
+// table's reading has replacement characters where the UTF-8 one has
+// none, or the UTF-8 reading has the larger share of frequent Chinese
+// characters. Real GBK text is valid UTF-8 only by rare chance, for a
+// few characters, and then reads as rare ones.
+func utf8Better(u, decoded string) bool {
+	if strings.ContainsRune(decoded, utf8.RuneError) && !strings.ContainsRune(u, utf8.RuneError) {
+		return true
+	}
+	us, uhan := hanScore(u)
+	ds, _ := hanScore(decoded)
+	return uhan > 0 && us > ds
 }
 
 // latinPattern reports whether most runs of 8-bit bytes in b are single

@@ -20,8 +20,8 @@
 // from old and broken mailers and every one of those readers stops at the
 // first fault: a header line without a colon, a duplicate or unquoted
 // parameter, a header preceded by blank lines or indented (webmail "show
-// original" exports), an RFC 2231 name in GBK (mime.ParseMediaType drops non-UTF-8
-// charsets), raw 8-bit bytes in a quoted-printable body, a stray character
+// original" exports) or by a UTF-8 byte order mark, an RFC 2231 name in
+// GBK (mime.ParseMediaType drops non-UTF-8 charsets), raw 8-bit bytes in a quoted-printable body, a stray character
 // in base64. Here each of these becomes an entry in Letter.Problems and the
 // rest of the letter is kept. Parse returns an error only when the input
 // cannot be read, the store fails, or there is nothing at all (ErrEmpty).
@@ -43,7 +43,13 @@
 //     few broken bytes keeps its UTF-8 with U+FFFD for them; otherwise
 //     GB18030, or Big5 when that reads clearly more like Chinese (share of
 //     frequent characters), or windows-1252 when the bytes look like
-//     Western accented letters and read as Chinese in neither table;
+//     Western accented letters (many of them standing alone between ASCII
+//     letters, or, in a short text, each one or two of them next to an
+//     ASCII letter as in "Det h\xe4r \xe4r") and do not read as frequent
+//     Chinese characters;
+//   - a GB2312/GBK or Big5 label on data that is valid UTF-8 and reads
+//     better so (no replacement characters, more frequent Chinese
+//     characters) is kept as UTF-8: bulk mailers label UTF-8 "gb2312";
 //   - a Western single-byte label (ISO 8859-x, windows-125x) on data that
 //     is valid UTF-8, or that clearly reads as Chinese, is decoded as that;
 //   - raw 8-bit header values (GBK or Latin-1 sent without encoded words):
@@ -73,7 +79,8 @@
 // even rendered. format=flowed is undone. Text and HTML
 // parts with a filename or "attachment" disposition are attachments, except
 // that when there is no other plain text, the only text/plain part with a
-// name= or an inline filename= is the letter's text (mailers name it). In
+// name= or an inline filename= is the letter's text (mailers name it),
+// unless it holds NUL bytes (an image or a document under a text label). In
 // multipart/related, parts other than text and multipart are inline
 // resources. Text is NFC, without control characters (tab and newline
 // kept), LF line ends, trimmed.

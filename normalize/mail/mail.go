@@ -127,7 +127,17 @@ func Parse(r io.Reader, store blob.Store, opts Options) (*Letter, error) {
 		}
 		return nil, ErrEmpty
 	}
+	bom := false
+	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
+		// A UTF-8 byte order mark, left by Windows editors on .eml files
+		// saved and sent on: without this the header would not be seen.
+		br.Discard(3)
+		bom = true
+	}
 	l, nfields := p.parseMessage(br, "", 0)
+	if bom {
+		p.notef("a UTF-8 byte order mark before the header was skipped")
+	}
 	if p.err == nil {
 		io.Copy(io.Discard, br) // read to the end: the source may be a pipe
 	}

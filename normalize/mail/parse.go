@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -537,9 +538,17 @@ func (p *parser) namedAsText(c *collector) {
 		return
 	}
 	defer rc.Close()
+	br := bufio.NewReader(rc)
+	if head, _ := br.Peek(4096); bytes.IndexByte(head, 0) >= 0 {
+		// NUL bytes: not text whatever its label says (an image or a
+		// document sent as "text/plain; name=x.txt"): it stays an
+		// attachment rather than becoming a page of mojibake.
+		p.notef("%s: text/plain part named %q holds binary data, kept as an attachment", where(nt.path), nt.pi.filename)
+		return
+	}
 	pi := nt.pi
 	pi.cte = "" // stored decoded
-	p.text(rc, pi, nt.path, false, c)
+	p.text(br, pi, nt.path, false, c)
 	if !c.hasPlain() {
 		return // empty: it stays an attachment
 	}

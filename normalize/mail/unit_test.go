@@ -44,6 +44,18 @@ func TestDecodeCharset(t *testing.T) {
 		{"us-ascii", big5("法官您好，本人於臺灣高等法院之案件，請協助查詢進度。"), "法官您好，本人於臺灣高等法院之案件，請協助查詢進度。", true},
 		{"us-ascii", "Die Drachenk\xf6pfe unserer Boote bogen um das gelbe Segel, dachten wir, es waren drei\xdfig Kilometer, sch\xf6n.", "Die Drachenköpfe unserer Boote bogen um das gelbe Segel, dachten wir, es waren dreißig Kilometer, schön.", true},
 		{"utf-8", "正文\xff", "正文\uFFFD", true}, // a damaged tail does not turn the text into GB18030
+		// UTF-8 text labelled GB2312 (bulk mailers do this) is kept as UTF-8 ...
+		{"gb2312", "你好！我公司可代开各类发票", "你好！我公司可代开各类发票", true},
+		{"big5", "法院您好，請協助查詢", "法院您好，請協助查詢", true},
+		// ... but GBK text that happens to be valid UTF-8 is still GBK: "一些"
+		// is D2 BB D0 A9, which UTF-8 reads as Cyrillic "һЩ".
+		{"gb2312", gbk("一些"), "一些", false},
+		// A short Western text in an unlabelled or mislabelled body: too few
+		// accented letters for the pattern, read as windows-1252 ...
+		{"utf-8", "Det h\xe4r \xe4r ett flerdelat meddelande.", "Det här är ett flerdelat meddelande.", true},
+		{"", "Det h\xe4r \xe4r ett flerdelat meddelande.", "Det här är ett flerdelat meddelande.", true},
+		// ... but not frequent Chinese characters next to ASCII letters.
+		{"", "ABC" + gbk("中") + "x", "ABC中x", true},
 	}
 	for _, tt := range tests {
 		got, note := decodeCharset(tt.label, []byte(tt.in))
@@ -177,12 +189,29 @@ func TestParseAddresses(t *testing.T) {
 		{"只有名字", []Address{{Name: "只有名字"}}},
 		{"", nil},
 		{"<a@x.cn> (comment)", []Address{{Email: "a@x.cn"}}},
+		// comments inside the address are not part of it (RFC 5322 3.4.1, CFWS)
+		{`Pete(A wonderful \) chap) <pete(his account)@silly.test(his host)>`, []Address{{Name: "Pete", Email: "pete@silly.test"}}},
+		{"John Doe <jdoe@machine(comment).  example>", []Address{{Name: "John Doe", Email: "jdoe@machine.example"}}},
 	}
 	for _, tt := range tests {
 		p := &parser{}
 		got := p.parseAddresses("To", tt.in)
 		if !equalAddresses(got, tt.want) {
 			t.Errorf("parseAddresses(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDropComments(t *testing.T) {
+	for in, want := range map[string]string{
+		"a@x.cn":                  "a@x.cn",
+		"a(b(c)d)@x.cn":           "a@x.cn",
+		`a(b\)c)@x.cn`:            "a@x.cn",
+		`"q(not a comment)"@x.cn`: `"q(not a comment)"@x.cn`,
+		"a@x.cn(unclosed":         "a@x.cn",
+	} {
+		if got := dropComments(in); got != want {
+			t.Errorf("dropComments(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -643,6 +672,8 @@ func TestNamedTextPart(t *testing.T) {
 			"", "a.txt|b.txt"},
 		{"named html stays an attachment", "Content-Type: text/html; name=\"a.html\"\r\n\r\n<p>x</p>\r\n",
 			"", "a.html"},
+		{"binary named text stays an attachment", "Content-Type: text/plain; name=\"rzkly.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\nR0lGODlhAQABAIAAAP///wAAACwAAAAAAQABAAACAkQBADs=\r\n",
+			"", "rzkly.txt"},
 		{"empty named text stays an attachment", mixed(
 			"Content-Type: text/plain; name=\"a.txt\"\r\n\r\n",
 			"Content-Type: text/plain; name=\"b.txt\"\r\nContent-Disposition: attachment\r\n\r\nb"),
@@ -660,6 +691,39 @@ func TestNamedTextPart(t *testing.T) {
 		}
 		if got := strings.Join(names, "|"); l.Text != tt.text || got != tt.atts {
 			t.Errorf("%s: Text %q, attachments %q; want %q, %q", tt.name, l.Text, got, tt.text, tt.atts)
+		}
+	}
+}
+
+// TestParseBOM: a UTF-8 byte order mark before the header (a .eml saved by
+// a Windows editor) does not hide the header; elsewhere it changes nothing.
+func TestParseBOM(t *testing.T) {
+	msg := "From: Zhang <z@x.cn>\r\nSubject: 申请\r\n\r\n正文\r\n"
+	for _, tt := range []struct {
+		in      string
+		subject string
+		problem bool
+	}{
+		{"\xef\xbb\xbf" + msg, "申请", true},
+		{msg, "申请", false},
+		{"\xef\xbb" + msg, "", false}, // not a whole BOM: no header line, as before
+	} {
+		l, err := Parse(strings.NewReader(tt.in), newMemStore(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Subject != tt.subject {
+			t.Errorf("Parse(%q) Subject = %q, want %q", clip(tt.in, 12), l.Subject, tt.subject)
+		}
+		if tt.subject != "" && (l.From.Email != "z@x.cn" || l.Text != "正文") {
+			t.Errorf("Parse(%q) From = %+v, Text = %q", clip(tt.in, 12), l.From, l.Text)
+		}
+		found := false
+		for _, p := range l.Problems {
+			found = found || strings.Contains(p, "byte order mark")
+		}
+		if found != tt.problem {
+			t.Errorf("Parse(%q) Problems = %q, want a byte order mark problem: %v", clip(tt.in, 12), l.Problems, tt.problem)
 		}
 	}
 }
