@@ -26,12 +26,13 @@ const (
 // Where originals are stored.
 const (
 	// OriginalsLine stores every CDR line as its own blob: the record's
-	// source.original.sha256 is the hash of exactly the line's bytes.
+	// source.original.sha256 is the hash of exactly the line's bytes. A
+	// durable write per line: for low volumes only.
 	OriginalsLine = "line"
-	// OriginalsChunk stores the lines of one read (up to 128 KiB of whole
-	// lines) as one blob; the record's source.original.uri names the byte
-	// range of the line within it. One file write per chunk instead of
-	// per line, for very high volumes.
+	// OriginalsChunk (the default) stores the lines of one read (up to
+	// 128 KiB of whole lines) as one blob: the CDR file's own bytes, by
+	// byte range; the record's source.original.uri names the range of the
+	// line within it. One durable write per chunk instead of per line.
 	OriginalsChunk = "chunk"
 )
 
@@ -142,7 +143,7 @@ func NewConfig() *Config {
 		MaxInFlight:        5000,
 		CheckpointInterval: units.Duration(time.Second),
 		RetryBackoff:       units.Duration(5 * time.Second),
-		Originals:          OriginalsLine,
+		Originals:          OriginalsChunk,
 		MinAge:             units.Duration(5 * time.Second),
 	}
 }

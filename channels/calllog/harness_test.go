@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -320,4 +321,30 @@ func (c *fakeClock) Advance(d time.Duration) {
 		}
 	}
 	c.waiters = keep
+}
+
+// original returns the bytes a record's original reference names: the
+// blob, or the byte range of it that its URI ends in (#bytes=a-b).
+func (h *harness) original(ref map[string]any) string {
+	h.t.Helper()
+	rc, err := h.blobs.Open(ref["sha256"].(string))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_, rng, ok := strings.Cut(ref["uri"].(string), "#bytes=")
+	if !ok {
+		return string(b)
+	}
+	first, last, _ := strings.Cut(rng, "-")
+	a, err1 := strconv.Atoi(first)
+	z, err2 := strconv.Atoi(last)
+	if err1 != nil || err2 != nil || a > z || z >= len(b) {
+		h.t.Fatalf("bad byte range %q for a %d-byte blob", rng, len(b))
+	}
+	return string(b[a : z+1])
 }

@@ -53,11 +53,11 @@ func TestTailRecordPerLineAndPartialLine(t *testing.T) {
 	if len(labels) == 0 || labels[0] != "callback_needed" || r3["subject"] != "12368热线来电（未接）" {
 		t.Errorf("missed call: labels %v, subject %v", labels, r3["subject"])
 	}
-	// The original is the line, stored as it was read.
+	// The original is the line as it was read: by default its byte range
+	// in the stored chunk of the file.
 	orig := r1["source"].(map[string]any)["original"].(map[string]any)
-	sum := sha256.Sum256([]byte(strings.TrimSuffix(astLine("1709255702.1", "13912345678", "张三", 462, "咨询案件进度"), "\n")))
-	if orig["sha256"] != hex.EncodeToString(sum[:]) {
-		t.Errorf("original sha256 = %v, want the line's", orig["sha256"])
+	if got, want := h.original(orig), strings.TrimSuffix(astLine("1709255702.1", "13912345678", "张三", 462, "咨询案件进度"), "\n"); got != want {
+		t.Errorf("original = %q, want the line %q", got, want)
 	}
 	size, _ := os.Stat(path)
 	h.waitFor("the checkpoint at the end", func() bool { return h.savedOffsets()["Master.csv"] == size.Size() })
@@ -155,8 +155,7 @@ func TestTailParseErrorDeadLettered(t *testing.T) {
 		t.Fatalf("%d dead letters", len(dl))
 	}
 	d := dl[0]
-	sum := sha256.Sum256([]byte(bad))
-	if d["original"].(map[string]any)["sha256"] != hex.EncodeToString(sum[:]) || d["stage"] != "normalize" {
+	if h.original(d["original"].(map[string]any)) != bad || d["stage"] != "normalize" {
 		t.Errorf("dead letter = %v", d)
 	}
 	if !strings.Contains(d["error"].(string), "columns") {
@@ -198,8 +197,10 @@ func TestTailStartAtEnd(t *testing.T) {
 	}
 }
 
+// The default originals: chunk stores the file's bytes of one read as one
+// blob, each record naming its line's byte range.
 func TestTailOriginalsChunk(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.Originals = OriginalsChunk })
+	h := newHarness(t, nil)
 	path := h.cfg.Path
 	l1, l2 := astLine("c.1", "13912345678", "甲", 10, "一"), astLine("c.2", "13912345678", "乙", 10, "二")
 	appendFile(t, path, l1+l2)
@@ -224,5 +225,19 @@ func TestTailOriginalsChunk(t *testing.T) {
 	n, _ := rc.Read(b)
 	if string(b[:n]) != l1+l2 {
 		t.Errorf("chunk = %q", b[:n])
+	}
+}
+
+// With originals: line every line is its own blob: the record's
+// original sha256 is the line's.
+func TestTailOriginalsLine(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Originals = OriginalsLine })
+	l1 := astLine("l.1", "13912345678", "甲", 10, "一")
+	appendFile(t, h.cfg.Path, l1)
+	h.start()
+	orig := h.records(1)[0]["source"].(map[string]any)["original"].(map[string]any)
+	sum := sha256.Sum256([]byte(strings.TrimSuffix(l1, "\n")))
+	if orig["sha256"] != hex.EncodeToString(sum[:]) || strings.Contains(orig["uri"].(string), "#bytes=") {
+		t.Errorf("original = %v, want the line's own blob", orig)
 	}
 }
