@@ -186,19 +186,26 @@ admin: {listen: %q}
 }
 
 // runKafkaDown starts petitiond against a broker address nobody listens
-// on and submits two petitions, which are refused (503).
+// on, with a web channel and a calllog channel tailing a call record:
+// two web submissions are answered 503, the call is refused by the
+// pipeline (and retried by its channel).
 func runKafkaDown(t *testing.T) scenario {
 	dir := t.TempDir()
 	web, admin := testutil.FreeAddr(), testutil.FreeAddr()
 	cfg := filepath.Join(dir, "petitiond.yaml")
+	cdr := filepath.Join(dir, "Master.csv")
+	if err := os.WriteFile(cdr, []byte(`"","13912345678","12368","from-trunk","""张三"" <13912345678>","PJSIP/trunk-00000020","PJSIP/8001-00000021","Queue","petitions,t,,,300","2024-03-01 09:15:02","2024-03-01 09:15:03","2024-03-01 09:22:45",463,462,"ANSWERED","DOCUMENTATION","1709255702.32","立案咨询"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka: {brokers: [%q], write_timeout: 1s}
 blobs: {dir: %q}
 state: {dir: %q}
 pipeline: {drain_timeout: 2s}
 channels:
   - {name: web-portal, type: web, settings: {listen: %q}}
+  - {name: hotline, type: calllog, settings: {path: %q, format: asterisk-csv, mode: tail, area_code: "791"}}
 admin: {listen: %q}
-`, testutil.FreeAddr(), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), web, admin)), 0o600); err != nil {
+`, testutil.FreeAddr(), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), web, cdr, admin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d, err := testutil.StartDaemon(binary, cfg, nil)
@@ -210,6 +217,7 @@ admin: {listen: %q}
 		t.Fatalf("%v\n%s", err, d.Logs())
 	}
 	before := scrape(t, admin)
+	calls0, _ := find(before, "petitiond_items_refused_total", map[string]string{"channel": "hotline"})
 	for range 2 {
 		r, err := http.Post("http://"+web+"/petitions", "application/json", strings.NewReader(`{"name":"张三","content":"立案难"}`))
 		if err != nil {
@@ -220,7 +228,14 @@ admin: {listen: %q}
 			t.Fatalf("POST with Kafka down: %d, want 503", r.StatusCode)
 		}
 	}
-	after := scrape(t, admin)
+	var after map[string]sample
+	if !testutil.Eventually(60*time.Second, func() bool {
+		after = scrape(t, admin)
+		calls, _ := find(after, "petitiond_items_refused_total", map[string]string{"channel": "hotline"})
+		return calls > calls0
+	}) {
+		t.Fatalf("the call was not refused by the pipeline:\n%v\n%s", after, d.Logs())
+	}
 	refused, _ := find(after, "petitiond_items_refused_total", map[string]string{"channel": "web-portal"})
 	unavailable, _ := find(after, "petitiond_items_rejected_total", map[string]string{"channel": "web-portal", "reason": "unavailable"})
 	if refused+unavailable != 2 {
@@ -413,8 +428,7 @@ func expand(t *testing.T, annotations, labels map[string]string) map[string]stri
 func TestAlertsAgainstScrapes(t *testing.T) {
 	promtool := tool(t, "promtool", "prometheus")
 	rules := loadRules(t)
-	healthy := runHealthy(t)
-	down := runKafkaDown(t)
+	healthy, down := runScenarios(t)
 
 	const web, letters = "web-portal", "letters"
 	cases := []testCase{
@@ -436,7 +450,7 @@ func TestAlertsAgainstScrapes(t *testing.T) {
 			series: fromScenario(down, 10, 20),
 			evals: map[int][]want{
 				5:  {{"PetitiondKafkaDown", ""}},
-				20: {{"PetitiondKafkaDown", ""}, {"PetitiondSubmissionsRefused", web}},
+				20: {{"PetitiondKafkaDown", ""}, {"PetitiondSubmissionsRefused", web}, {"PetitiondSubmissionsRefused", "hotline"}},
 			},
 		},
 	}
