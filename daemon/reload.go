@@ -32,8 +32,10 @@ func (d *Daemon) Reload(file string) error {
 	}
 	// systemd (Type=notify-reload) waits for READY=1 after RELOADING=1,
 	// whether the reload was applied or rejected.
-	d.notifier.Reloading()
-	defer func() { d.notifier.Ready(d.StatusLine()) }()
+	if d.notifier.Enabled() {
+		d.notifier.Reloading()
+		defer func() { d.notifier.Ready(d.StatusLine()) }()
+	}
 	if err := d.reload(file); err != nil {
 		d.reloads.WithLabelValues("failure").Inc()
 		d.reloadOK.Set(0)
