@@ -69,6 +69,12 @@ func TestSystemdUnit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "petitiond.service")
 	os.WriteFile(path, []byte(strings.ReplaceAll(string(b), "/usr/bin/petitiond", binary)), 0o644)
 	verifyUnit(t, path)
+	// The exposure systemd itself scores (0 best … 10): 1.5 when written;
+	// it must stay below 2.
+	sa := tool(t, "systemd-analyze", "systemd")
+	if out, err := exec.Command(sa, "security", "--offline=true", "--threshold=20", "--no-pager", path).CombinedOutput(); err != nil {
+		t.Errorf("systemd-analyze security: exposure above 2.0 (%v):\n%s", err, out)
+	}
 
 	u := readUnit(t, unitFile)
 	for k, want := range map[string]string{
@@ -80,6 +86,7 @@ func TestSystemdUnit(t *testing.T) {
 		"StateDirectory":          "petitiond",
 		"ProtectSystem":           "strict",
 		"ProtectHome":             "yes",
+		"PrivateMounts":           "yes",
 		"PrivateTmp":              "yes",
 		"NoNewPrivileges":         "yes",
 		"CapabilityBoundingSet":   "",
