@@ -6,7 +6,7 @@ PIDFILE ?= var/petitiond.pid
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/court12368/petitiond/daemon.Version=$(VERSION)
 
-.PHONY: build run test unit bench fuzz check vet fmt clean kafka-start kafka-stop
+.PHONY: build run test unit bench fuzz check vet fmt clean kafka-start kafka-stop deb deploy-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/petitiond
@@ -42,6 +42,22 @@ vet:
 
 fmt:
 	gofmt -w .
+
+## deb: the Debian package (nfpm, pinned; deploy/nfpm.yaml) in $(DEB_DIR)/
+DEB_VERSION ?= 0.1.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo 0)
+DEB_ARCH    ?= $(shell $(GO) env GOARCH)
+DEB_DIR     ?= bin
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+deb: build
+	mkdir -p $(DEB_DIR)
+	PETITIOND_BIN=$(BIN) DEB_VERSION=$(DEB_VERSION) DEB_ARCH=$(DEB_ARCH) \
+	  $(NFPM) package -f deploy/nfpm.yaml -p deb -t $(DEB_DIR)/
+
+## deploy-check: the alerting rules (promtool) and the unit (systemd-analyze)
+deploy-check: build
+	promtool check rules deploy/prometheus/petitiond-alerts.yml
+	sed 's|/usr/bin/petitiond|$(CURDIR)/$(BIN)|g' deploy/systemd/petitiond.service >$(dir $(BIN))petitiond.service
+	systemd-analyze verify $(dir $(BIN))petitiond.service
 
 kafka-start:
 	bash scripts/kafka.sh start

@@ -26,6 +26,7 @@ import (
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/engine"
+	"github.com/court12368/petitiond/internal/sdnotify"
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/producer"
 	"github.com/court12368/petitiond/router"
@@ -62,6 +63,7 @@ type Daemon struct {
 	shuttingDown bool // under reloadMu: no reload once shutdown began
 	rules        *router.Rules
 	repeats      *normalize.Repeats
+	notifier     *sdnotify.Notifier // under reloadMu; nil: no-op
 }
 
 func (d *Daemon) saveRepeatsPeriodically() {

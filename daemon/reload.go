@@ -30,6 +30,12 @@ func (d *Daemon) Reload(file string) error {
 	if d.shuttingDown {
 		return nil
 	}
+	// systemd (Type=notify-reload) waits for READY=1 after RELOADING=1,
+	// whether the reload was applied or rejected.
+	if d.notifier.Enabled() {
+		d.notifier.Reloading()
+		defer func() { d.notifier.Ready(d.StatusLine()) }()
+	}
 	if err := d.reload(file); err != nil {
 		d.reloads.WithLabelValues("failure").Inc()
 		d.reloadOK.Set(0)

@@ -24,6 +24,13 @@ declare -A COMMAND_PACKAGES=(
   [openssl]=openssl
   [keytool]=openjdk-17-jre-headless
 )
+# deploy/ tests (deploy/*_test.go): promtool checks and unit-tests the
+# alerting rules, systemd-analyze verifies the unit, the .deb test runs the
+# installed daemon as its user with setpriv and builds it with make.
+COMMAND_PACKAGES[promtool]=prometheus
+COMMAND_PACKAGES[systemd-analyze]=systemd
+COMMAND_PACKAGES[setpriv]=util-linux
+COMMAND_PACKAGES[make]=make
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/daemon"
 	"github.com/court12368/petitiond/internal/logging"
+	"github.com/court12368/petitiond/internal/sdnotify"
 )
 
 const usage = `petitiond — intake daemon of a court's public opinion centre (12368)
@@ -199,14 +201,53 @@ func run(args []string, reg *channels.Registry, stderr io.Writer) int {
 		}
 		defer removePIDFile(o.pidFile)
 	}
-	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			go d.Reload(file) // a SIGTERM is not kept waiting behind it
-			continue
+	// Under systemd (Type=notify): READY=1 once the channels run, STATUS=
+	// lines with channel counts, WATCHDOG=1 from this loop while the
+	// daemon is alive, STOPPING=1 at the end. All no-ops without
+	// $NOTIFY_SOCKET.
+	notify := sdnotify.FromEnv()
+	d.SetNotifier(notify)
+	var tick <-chan time.Time
+	watchdog, wdOK := sdnotify.WatchdogInterval()
+	status := ""
+	if notify.Enabled() {
+		d.WaitStarted(10 * time.Second)
+		status = d.StatusLine()
+		if err := notify.Ready(status); err != nil {
+			log.Warn("systemd notification", "err", err)
 		}
-		log.Info("signal received", "signal", sig.String())
-		break
+		every := 10 * time.Second // STATUS= refresh
+		if wdOK {
+			every = min(every, watchdog)
+			notify.Watchdog()
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
 	}
+loop:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				go d.Reload(file) // a SIGTERM is not kept waiting behind it
+				continue
+			}
+			log.Info("signal received", "signal", sig.String())
+			break loop
+		case <-tick:
+			// Fed from the main loop, and only while the daemon answers:
+			// a stuck loop or daemon lets the watchdog restart us.
+			if wdOK && d.Alive() {
+				notify.Watchdog()
+			}
+			if s := d.StatusLine(); s != status {
+				status = s
+				notify.Status(s)
+			}
+		}
+	}
+	notify.Stopping()
 	signal.Stop(sigs)
 	stopWatch()
 	if err := d.Shutdown(); err != nil {

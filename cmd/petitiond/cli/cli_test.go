@@ -240,3 +240,111 @@ channels:
 		t.Errorf("run with a taken port: exit %d, want 1 and %q in\n%s", code, want, errs)
 	}
 }
+
+// TestRunNotifiesSystemd: under systemd (NOTIFY_SOCKET set) run sends
+// READY=1 with a status line once its channels run, WATCHDOG=1 every
+// WATCHDOG_USEC/2, RELOADING=1 with MONOTONIC_USEC then READY=1 around a
+// SIGHUP reload, and STOPPING=1 on SIGTERM.
+func TestRunNotifiesSystemd(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "400000") // a ping every 200ms
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	cfg := filepath.Join(dir, "petitiond.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`kafka: {embedded: {listen: %q, data_dir: %q}}
+blobs: {dir: %q}
+state: {dir: %q}
+admin: {listen: ""}
+channels:
+  - {name: web-a, type: web, settings: {listen: %q}}
+`, free(), filepath.Join(dir, "kafka"), filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), free())), 0o600)
+	logs := &syncWriter{}
+	done := make(chan int, 1)
+	go func() { done <- cli.Main([]string{"run", "-c", cfg, "-watch=false"}, io.Discard, logs) }()
+
+	msgs := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	// next returns the next datagram that is not a watchdog ping or a
+	// status refresh, counting the pings.
+	pings := 0
+	next := func(what string) string {
+		t.Helper()
+		for {
+			select {
+			case m := <-msgs:
+				if m == "WATCHDOG=1\n" {
+					pings++
+					continue
+				}
+				if strings.HasPrefix(m, "STATUS=") {
+					continue
+				}
+				return m
+			case code := <-done:
+				t.Fatalf("run exited (%d) before %s:\n%s", code, what, logs.String())
+			case <-time.After(60 * time.Second):
+				t.Fatalf("no %s within 60s:\n%s", what, logs.String())
+			}
+		}
+	}
+	if m := next("READY=1"); m != "READY=1\nSTATUS=1 channels: 1 running; kafka up\n" &&
+		m != "READY=1\nSTATUS=1 channels: 1 running; kafka down\n" {
+		t.Fatalf("first notification %q, want READY=1 with 1 running channel", m)
+	}
+	for start := time.Now(); pings < 3; {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("%d watchdog pings in 10s with WATCHDOG_USEC=400000", pings)
+		}
+		select {
+		case m := <-msgs:
+			if m == "WATCHDOG=1\n" {
+				pings++
+			}
+		case <-time.After(time.Second):
+		}
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	m := next("RELOADING=1")
+	if !strings.HasPrefix(m, "RELOADING=1\nMONOTONIC_USEC=") {
+		t.Fatalf("after SIGHUP: %q, want RELOADING=1 and MONOTONIC_USEC", m)
+	}
+	if m := next("READY=1 after the reload"); !strings.HasPrefix(m, "READY=1\nSTATUS=1 channels: 1 running") {
+		t.Fatalf("after the reload: %q, want READY=1", m)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	if m := next("STOPPING=1"); !strings.HasPrefix(m, "STOPPING=1\n") {
+		t.Fatalf("after SIGTERM: %q, want STOPPING=1", m)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("run did not stop after SIGTERM")
+	}
+}
