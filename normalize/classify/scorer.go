@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The scorer decides the category when no rule sets one. Every category
@@ -32,6 +33,7 @@ var scoreOrder = []string{FilingRefusal, Enforcement, Complaint, ContactJudge, C
 type entry struct {
 	parts  []string
 	weight float64
+	id     int // index in the text's presence set
 }
 
 type lane struct {
@@ -43,6 +45,54 @@ type lane struct {
 // and every other line is "weight entry entry …", an entry being phrase
 // parts joined by "…".
 var lexicon = parseLexicon(lexiconText)
+
+// byFirstRune lists, for each rune that starts an entry's first part, the
+// entries starting with it: one pass over the text finds the few entries
+// that can match at all, instead of searching the text for every one of
+// the lexicon's entries.
+var byFirstRune, lexiconSize = indexLexicon(lexicon)
+
+func indexLexicon(lanes []lane) (map[rune][]*entry, int) {
+	idx := map[rune][]*entry{}
+	n := 0
+	for li := range lanes {
+		for ei := range lanes[li].entries {
+			e := &lanes[li].entries[ei]
+			e.id = n
+			n++
+			r, _ := utf8.DecodeRuneInString(e.parts[0])
+			idx[r] = append(idx[r], e)
+		}
+	}
+	return idx, n
+}
+
+// present marks the entries whose every part occurs in t (a necessary
+// condition for a match within one of its clauses).
+func present(t string) []bool {
+	first := make([]bool, lexiconSize)
+	for i, r := range t {
+		for _, e := range byFirstRune[r] {
+			if !first[e.id] && strings.HasPrefix(t[i:], e.parts[0]) {
+				first[e.id] = true
+			}
+		}
+	}
+	for _, es := range byFirstRune {
+		for _, e := range es {
+			if !first[e.id] {
+				continue
+			}
+			for _, p := range e.parts[1:] {
+				if !strings.Contains(t, p) {
+					first[e.id] = false
+					break
+				}
+			}
+		}
+	}
+	return first
+}
 
 const lexiconText = `
 = filing_refusal
@@ -183,6 +233,7 @@ var courtWords = []string{"法院", "法官", "庭", "立案", "判", "起诉", 
 func score(in Input) (string, []string) {
 	full := masks.Replace(normalizeScript(compact(in.Subject) + "。" + compact(in.Content)))
 	clauses := splitClauses(full)
+	can := present(full)
 	scores := map[string]float64{}
 	evidence := map[string][]string{}
 	type counted struct{ clause, start, end int }
@@ -191,6 +242,9 @@ func score(in Input) (string, []string) {
 		// 联系承办法官) do not count again.
 		var done []counted
 		for _, e := range l.entries {
+			if !can[e.id] {
+				continue
+			}
 			for ci, c := range clauses {
 				if l.category == FilingRefusal && containsAny(c, notCourt) {
 					continue // the police's refusal to open a case is not a court's
