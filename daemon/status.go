@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/court12368/petitiond/channels"
+	"github.com/court12368/petitiond/internal/logging"
 	"github.com/court12368/petitiond/internal/redact"
 )
 
@@ -261,17 +261,15 @@ func value(m *dto.Metric) float64 {
 	return 0
 }
 
-// longDigits are runs of digits long enough to be a phone or an id number.
-var longDigits = regexp.MustCompile(`[0-9][0-9 -]{9,}[0-9Xx]`)
-
 // scrubError is a channel's last error as the page shows it. It is the
 // first line of the error already (channels.Status), and channel errors
-// name addresses, mailboxes and files, not what petitioners sent; for a
-// page that may be shown on a screen, values quoted from input and digit
-// runs as long as a phone or an id number are hidden as well.
+// name addresses, mailboxes and files, not what petitioners sent; as a last
+// line of defence values quoted from input are hidden (redact.Literals) and
+// the log handler's masking applies (logging.Mask: resident ids, phone
+// numbers, e-mail addresses, long digit runs, Chinese text), so the page
+// shows no more than the log does.
 func scrubError(s string) string {
-	s = redact.Literals(s)
-	return longDigits.ReplaceAllString(s, "…")
+	return logging.Mask(redact.Literals(s))
 }
 
 //go:embed status.html

@@ -139,7 +139,7 @@ func TestStatusPage(t *testing.T) {
 	}
 	// The error shows, without its quoted values, long numbers or markup.
 	st := cell(t, page, "letters", "state")
-	if !strings.Contains(st, "imap: login petitions@mail.court: connection refused") || !strings.Contains(st, "retry at") {
+	if !strings.Contains(st, "imap: login p***@mail.court: connection refused") || !strings.Contains(st, "retry at") {
 		t.Errorf("letters state: %s", st)
 	}
 	for _, leak := range []string{"张三", "13912345678", "11010519491231002X", "<script", "alert(1)</script>"} {
@@ -184,8 +184,10 @@ func TestScrubError(t *testing.T) {
 		"dial tcp 10.0.0.5:993: connection refused":         "dial tcp 10.0.0.5:993: connection refused",
 		`select "收信箱": NO no such mailbox`:                  `select "…": NO no such mailbox`,
 		"open /var/spool/cdr/Master.csv: permission denied": "open /var/spool/cdr/Master.csv: permission denied",
-		"callback to 139 1234 5678 failed":                  "callback to … failed",
-		"id 11010519491231002X rejected":                    "id … rejected",
+		"callback to 13912345678 failed":                    "callback to 139****5678 failed",
+		"id 11010519491231002X rejected":                    "id 110105********002X rejected",
+		"login petitions@mail.court: NO":                    "login p***@mail.court: NO",
+		"panic: 张三丰 13912345678王五":                          "panic: 张** 139****5678王*",
 	} {
 		if got := scrubError(in); got != want {
 			t.Errorf("scrubError(%q) = %q, want %q", in, got, want)
