@@ -38,6 +38,9 @@ type Status struct {
 // ChannelStatus is one channel's row.
 type ChannelStatus struct {
 	channels.Status
+	// Reconnects is set for a channel that keeps a connection (imap):
+	// restarting means reconnecting.
+	Reconnects bool `json:"reconnects,omitempty"`
 	// From the metrics of the same scrape.
 	Received     int64              `json:"items_received"`
 	Produced     int64              `json:"records_produced"`
@@ -78,13 +81,15 @@ type statusSource struct {
 	kafka      KafkaStatus // Up is taken from the metrics
 	configFile func() string
 	reloadAt   func() time.Time
-	gather     func() ([]*dto.MetricFamily, []channels.Status, error)
+	// gather returns the metrics and the channels (Status and Reconnects
+	// set) of one moment.
+	gather func() ([]*dto.MetricFamily, []ChannelStatus, error)
 }
 
 // gatherStatus sets the state and backlog gauges of every channel and
 // gathers the registry, under one lock so that concurrent scrapes see
 // whole sets. It is the Gatherer behind /metrics, the page and the JSON.
-func (d *Daemon) gatherStatus() ([]*dto.MetricFamily, []channels.Status, error) {
+func (d *Daemon) gatherStatus() ([]*dto.MetricFamily, []ChannelStatus, error) {
 	d.gatherMu.Lock()
 	defer d.gatherMu.Unlock()
 	d.mu.Lock()
@@ -97,10 +102,11 @@ func (d *Daemon) gatherStatus() ([]*dto.MetricFamily, []channels.Status, error) 
 	// Reset: series of channels removed since the last scrape go.
 	m.State.Reset()
 	m.Backlog.Reset()
-	sts := make([]channels.Status, 0, len(ins))
+	sts := make([]ChannelStatus, 0, len(ins))
 	for _, in := range ins {
 		st := in.sup.Status()
-		sts = append(sts, st)
+		_, reconnects := in.ch.(channels.Reconnector)
+		sts = append(sts, ChannelStatus{Status: st, Reconnects: reconnects})
 		for _, s := range channels.States {
 			v := 0.0
 			if s == st.State {
@@ -114,7 +120,7 @@ func (d *Daemon) gatherStatus() ([]*dto.MetricFamily, []channels.Status, error) 
 			}
 		}
 	}
-	slices.SortFunc(sts, func(a, b channels.Status) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(sts, func(a, b ChannelStatus) int { return strings.Compare(a.Name, b.Name) })
 	mfs, err := d.promReg.Gather()
 	return mfs, sts, err
 }
@@ -197,16 +203,14 @@ func (src *statusSource) status() (*Status, error) {
 			backlog[ch] = append(backlog[ch], channels.Backlog{Unit: label(m, "unit"), N: int64(value(m))})
 		}
 	}
-	for _, st := range sts {
-		st.LastError = scrubError(st.LastError)
-		row := ChannelStatus{
-			Status:   st,
-			Received: int64(received[st.Name]), Produced: int64(produced[st.Name]),
-			DeadLettered: int64(dead[st.Name]), InFlight: int64(inflight[st.Name]),
-			Backlog: backlog[st.Name],
-		}
+	for _, row := range sts {
+		name := row.Name
+		row.LastError = scrubError(row.LastError)
+		row.Received, row.Produced = int64(received[name]), int64(produced[name])
+		row.DeadLettered, row.InFlight = int64(dead[name]), int64(inflight[name])
+		row.Backlog = backlog[name]
 		slices.SortFunc(row.Backlog, func(a, b channels.Backlog) int { return cmp.Compare(a.Unit, b.Unit) })
-		if t := last[st.Name]; t > 0 {
+		if t := last[name]; t > 0 {
 			row.LastRecord = time.UnixMilli(int64(t*1e3 + 0.5))
 		}
 		s.Channels = append(s.Channels, row)
@@ -282,7 +286,10 @@ var statusTemplate = template.Must(template.New("status").Funcs(template.FuncMap
 	},
 	"ago": func(now, t time.Time) string { return now.Sub(t).Truncate(time.Second).String() },
 	"in":  func(now, t time.Time) string { return t.Sub(now).Truncate(time.Second).String() },
-	"stateZH": func(s channels.State) string {
+	"stateZH": func(s channels.State, reconnects bool) string {
+		if s == channels.StateRestarting && reconnects {
+			return "重连中"
+		}
 		return map[channels.State]string{
 			channels.StateStarting: "启动中", channels.StateRunning: "运行中", channels.StateRestarting: "重试中",
 			channels.StateFailed: "已失败", channels.StateStopped: "已停止",

@@ -48,14 +48,14 @@ func fakeStatus(t *testing.T) (*statusSource, *engine.Metrics) {
 	m.Backlog.WithLabelValues("hotline", channels.UnitFiles).Set(2)
 
 	since := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC)
-	sts := []channels.Status{
-		{Name: "hotline", Type: "calllog", State: channels.StateRunning, Since: since},
-		{Name: "letters", Type: "imap", State: channels.StateRestarting, Since: since, Restarts: 3,
+	sts := []ChannelStatus{
+		{Status: channels.Status{Name: "hotline", Type: "calllog", State: channels.StateRunning, Since: since}},
+		{Reconnects: true, Status: channels.Status{Name: "letters", Type: "imap", State: channels.StateRestarting, Since: since, Restarts: 3,
 			// As the supervisor keeps it: the first line. The rest is what a
 			// page must not show even if a channel put it in its error.
 			LastError: `imap: login petitions@mail.court: connection refused, caller "张三" 13912345678 id 11010519491231002X <script>alert(1)</script>`,
-			RetryAt:   time.Now().Add(30 * time.Second)},
-		{Name: "web-portal", Type: "web", State: channels.StateRunning, Since: since},
+			RetryAt:   time.Now().Add(30 * time.Second)}},
+		{Status: channels.Status{Name: "web-portal", Type: "web", State: channels.StateRunning, Since: since}},
 	}
 	src := &statusSource{
 		version: "v1.2.3",
@@ -65,7 +65,7 @@ func fakeStatus(t *testing.T) (*statusSource, *engine.Metrics) {
 			return "/etc/petitiond/petitiond.yaml"
 		},
 		reloadAt: func() time.Time { return time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC) },
-		gather: func() ([]*dto.MetricFamily, []channels.Status, error) {
+		gather: func() ([]*dto.MetricFamily, []ChannelStatus, error) {
 			mfs, err := reg.Gather()
 			return mfs, sts, err
 		},
@@ -108,7 +108,7 @@ func TestStatusPage(t *testing.T) {
 	for _, want := range []string{
 		"通道", "Channels", "状态", "State", "积压", "Backlog", "Kafka 连接", "Broker connection", "配置", "Configuration",
 		"v1.2.3", "kafka-1.court:9093", "scram-sha-512", "/etc/petitiond/petitiond.yaml", "0123456789ab",
-		`http-equiv="refresh"`, "不可达 unreachable", "失败 failed", "重试中",
+		`http-equiv="refresh"`, "不可达 unreachable", "失败 failed", "重连中", "reconnecting",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

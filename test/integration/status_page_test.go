@@ -297,7 +297,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("visits backlog %q files, want 2", got)
 	}
 	letters := rows["letters"].fields["state"]
-	if !strings.Contains(letters, "connection refused") || !strings.Contains(letters, "重试中") {
+	if !strings.Contains(letters, "connection refused") || !strings.Contains(letters, "重连中 reconnecting") {
 		t.Errorf("letters state: %q", letters)
 	}
 	if n := fields["kafka_up"]; n == nil || attr(n, "data-up") != "true" {
