@@ -31,6 +31,9 @@ const (
 	StateStopped State = "stopped"
 )
 
+// States are all the states, in the order of a channel's life.
+var States = []State{StateStarting, StateRunning, StateRestarting, StateFailed, StateStopped}
+
 // Status is what the supervisor tells about one channel instance (for
 // /readyz and a status page). It holds no petition data: LastError is the
 // first line of a channel's error, and channel errors name addresses,

@@ -222,14 +222,14 @@ func (ch *Channel) Same(o *Channel) bool {
 
 // Admin is the operations listener.
 type Admin struct {
-	Listen string `yaml:"listen" desc:"host:port of the operations listener (/metrics, /healthz, /readyz); empty: none. Keep it private"`
+	Listen string `yaml:"listen" desc:"host:port of the operations listener (status page /, /status.json, /metrics, /healthz, /readyz); empty: none. Keep it private"`
 	// Pprof serves Go's profiler under /debug/pprof/ (keep the admin
 	// listener private).
 	Pprof bool `yaml:"pprof" desc:"serve Go's profiler under /debug/pprof/ on the admin listener"`
 	// AuthToken, when set, is required as "Authorization: Bearer …" for
-	// /metrics and /debug/pprof/ (not /healthz, /readyz); use
-	// auth_token_file or ${VAR}.
-	AuthToken string `yaml:"auth_token" desc:"bearer token required for /metrics and /debug/pprof/ (not /healthz, /readyz); use auth_token_file or ${VAR}"`
+	// everything but /healthz and /readyz (the status page, /metrics,
+	// /debug/pprof/); use auth_token_file or ${VAR}.
+	AuthToken string `yaml:"auth_token" desc:"bearer token required for the status page, /status.json, /metrics and /debug/pprof/ (not /healthz, /readyz); use auth_token_file or ${VAR}"`
 	// TLSCertFile and TLSKeyFile serve the admin listener over HTTPS.
 	TLSCertFile string `yaml:"tls_cert_file" desc:"certificate (PEM) to serve the admin listener over HTTPS; with tls_key_file"`
 	TLSKeyFile  string `yaml:"tls_key_file" desc:"private key (PEM) of tls_cert_file"`

@@ -64,6 +64,14 @@ type Daemon struct {
 	rules        *router.Rules
 	repeats      *normalize.Repeats
 	notifier     *sdnotify.Notifier // under reloadMu; nil: no-op
+
+	// For the status page.
+	started     time.Time
+	kafkaStatus KafkaStatus
+	gatherMu    sync.Mutex // one gatherStatus at a time
+	statusMu    sync.Mutex
+	configFile  string    // under statusMu
+	reloadAt    time.Time // under statusMu: the last reload tried
 }
 
 func (d *Daemon) saveRepeatsPeriodically() {
@@ -114,7 +122,7 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*instance{}, listeners: newListenerPool(), rules: rules}
+	d := &Daemon{Log: log, Registry: reg, cfg: cfg, channels: map[string]*instance{}, listeners: newListenerPool(), rules: rules, started: time.Now()}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -136,6 +144,13 @@ func Start(cfg *config.Config, reg *channels.Registry, log *slog.Logger) (*Daemo
 		if err != nil {
 			return nil, err
 		}
+	}
+	d.kafkaStatus = KafkaStatus{Embedded: cfg.Kafka.Embedded != nil, TLS: cfg.Kafka.TLS != nil}
+	for _, b := range brokers {
+		d.kafkaStatus.Brokers = append(d.kafkaStatus.Brokers, brokerAddr(b))
+	}
+	if cfg.Kafka.SASL != nil {
+		d.kafkaStatus.SASL = cfg.Kafka.SASL.Mechanism
 	}
 	if d.prod, err = producer.NewKafkaProducer(cfg.Kafka, brokers, rules.DeadLetterTopic(), log); err != nil {
 		return nil, err
@@ -258,7 +273,10 @@ func (d *Daemon) startAdmin() error {
 	d.adminLn = ln
 	warnAdmin(d.cfg.Admin, d.Log)
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(d.promReg, promhttp.HandlerOpts{Registry: d.promReg}))
+	mux.Handle("/metrics", promhttp.HandlerFor(d.metricsGatherer(), promhttp.HandlerOpts{Registry: d.promReg}))
+	src := d.statusSource()
+	mux.HandleFunc("GET /{$}", src.serveStatusPage)
+	mux.HandleFunc("GET /status.json", src.serveStatusJSON)
 	if d.cfg.Admin.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -36,6 +36,9 @@ func (d *Daemon) Reload(file string) error {
 		d.notifier.Reloading()
 		defer func() { d.notifier.Ready(d.StatusLine()) }()
 	}
+	d.statusMu.Lock()
+	d.reloadAt = time.Now()
+	d.statusMu.Unlock()
 	if err := d.reload(file); err != nil {
 		d.reloads.WithLabelValues("failure").Inc()
 		d.reloadOK.Set(0)
@@ -103,6 +106,9 @@ func (d *Daemon) loaded(cfg *config.Config) {
 	d.reloadTime.SetToCurrentTime()
 	d.configInfo.Reset()
 	d.configInfo.WithLabelValues(cfg.Hash).Set(1)
+	d.statusMu.Lock()
+	d.configFile = cfg.File
+	d.statusMu.Unlock()
 }
 
 // WatchConfig reloads when the config file changes (editors replace files,

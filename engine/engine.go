@@ -265,6 +265,9 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 		for _, p := range produced {
 			e.metrics.Produced.WithLabelValues(ch.Name, p.Topic).Inc()
 		}
+		if len(produced) > 0 {
+			e.metrics.LastRecord.WithLabelValues(ch.Name).Set(float64(e.now().UnixMilli()) / 1e3)
+		}
 		e.norm.Load().Committed(pets)
 		e.finish(ch, it, start, channels.Outcome{Records: produced})
 	})

@@ -16,6 +16,13 @@ type Metrics struct {
 	Latency      *prometheus.HistogramVec
 	Restarts     *prometheus.CounterVec
 	KafkaUp      prometheus.GaugeFunc
+	// LastRecord is when a record made from a channel's item was last
+	// acknowledged by Kafka (set by the engine).
+	LastRecord *prometheus.GaugeVec
+	// Backlog and State are set from the channels' Backlog and Status by
+	// whoever gathers the metrics (the daemon, before every scrape).
+	Backlog *prometheus.GaugeVec
+	State   *prometheus.GaugeVec
 }
 
 // NewMetrics registers the pipeline metrics with reg.
@@ -54,6 +61,15 @@ func NewMetrics(reg prometheus.Registerer, kafkaUp func() bool) *Metrics {
 			Name: "petitiond_channel_restarts_total", Help: "Channel restarts after an error.",
 		}, []string{"channel"}),
 	}
+	m.LastRecord = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "petitiond_channel_last_record_timestamp_seconds", Help: "When a petition record from the channel was last acknowledged by Kafka (Unix time).",
+	}, []string{"channel"})
+	m.Backlog = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "petitiond_channel_backlog", Help: "What waits at the channel's source, not yet taken (imap: messages; calllog: bytes, files; scan: files, pages), where the source knows.",
+	}, []string{"channel", "unit"})
+	m.State = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "petitiond_channel_state", Help: "1 for the channel's current state (starting, running, restarting, failed, stopped), 0 for the others.",
+	}, []string{"channel", "type", "state"})
 	m.KafkaUp = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "petitiond_kafka_up", Help: "1 when Kafka answered recently.",
 	}, func() float64 {
@@ -63,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer, kafkaUp func() bool) *Metrics {
 		return 0
 	})
 	reg.MustRegister(m.Received, m.Produced, m.DeadLettered, m.Rejected, m.Failed, m.Ignored,
-		m.Refused, m.InFlight, m.Latency, m.Restarts, m.KafkaUp)
+		m.Refused, m.InFlight, m.Latency, m.Restarts, m.KafkaUp, m.LastRecord, m.Backlog, m.State)
 	return m
 }
 
@@ -72,7 +88,7 @@ func (m *Metrics) Forget(channel string) {
 	l := prometheus.Labels{"channel": channel}
 	for _, v := range []*prometheus.MetricVec{m.Received.MetricVec, m.Produced.MetricVec, m.DeadLettered.MetricVec,
 		m.Rejected.MetricVec, m.Failed.MetricVec, m.Ignored.MetricVec, m.Refused.MetricVec, m.InFlight.MetricVec,
-		m.Latency.MetricVec, m.Restarts.MetricVec} {
+		m.Latency.MetricVec, m.Restarts.MetricVec, m.LastRecord.MetricVec, m.Backlog.MetricVec, m.State.MetricVec} {
 		v.DeletePartialMatch(l)
 	}
 }

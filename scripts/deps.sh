@@ -16,6 +16,10 @@ SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # libtiff-tools (multi-page TIFF test forms) and fonts-noto-cjk (rendering the
 # test forms).
 PACKAGES=(kcat dovecot-imapd tesseract-ocr tesseract-ocr-chi-sim poppler-utils zbar-tools libtiff-tools fonts-noto-cjk)
+# Headless Chromium for the status page test (test/integration/
+# status_page_test.go): it renders the admin listener's page, whose numbers
+# are read from the DOM and compared with /metrics, and takes a screenshot.
+PACKAGES+=(chromium)
 # Needed by scripts/kafka.sh and scripts/dovecot.sh; listed here with the command
 # that shows they are present, so a machine with another JDK is left alone.
 declare -A COMMAND_PACKAGES=(

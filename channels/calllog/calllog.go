@@ -55,6 +55,10 @@ type Channel struct {
 	// ctiAddr is closed over by CTIAddr.
 	ctiReady chan struct{}
 	ctiAddr  string
+
+	// The backlog, published by the reader after every pass; -1 while
+	// not running. files is known in export mode only.
+	behind, queued atomic.Int64
 }
 
 // New builds the channel; it opens files and listens when Run is called.
@@ -69,7 +73,46 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Channel{cfg: cfg, env: env, log: env.Logger, parser: p, clock: realClock{}, ctiReady: make(chan struct{})}, nil
+	c := &Channel{cfg: cfg, env: env, log: env.Logger, parser: p, clock: realClock{}, ctiReady: make(chan struct{})}
+	c.behind.Store(-1)
+	c.queued.Store(-1)
+	return c, nil
+}
+
+// Backlog implements channels.Backlogger: the bytes of the CDR files not
+// read yet (tail: of the followed and rotated files, as of the reader's
+// last pass; export: of the claimed files), and in export mode the claimed
+// files not read to their end. Nil while the channel is not running.
+func (c *Channel) Backlog() []channels.Backlog {
+	b := c.behind.Load()
+	if b < 0 {
+		return nil
+	}
+	out := []channels.Backlog{{Unit: channels.UnitBytes, N: b}}
+	if q := c.queued.Load(); q >= 0 {
+		out = append(out, channels.Backlog{Unit: channels.UnitFiles, N: q})
+	}
+	return out
+}
+
+// noteBacklog publishes what the reader found behind (files < 0: not
+// counted).
+func (c *Channel) noteBacklog(bytes, files int64) {
+	c.behind.Store(max(bytes, 0))
+	c.queued.Store(files)
+}
+
+// behindIn returns the bytes of fl after its read offset (from an fstat:
+// no I/O beyond the inode).
+func behindIn(fl *file) int64 {
+	if fl == nil || fl.closed {
+		return 0
+	}
+	fi, err := fl.f.Stat()
+	if err != nil {
+		return 0
+	}
+	return max(fi.Size()-fl.readOff, 0)
 }
 
 // Bind implements channels.Binder: it opens the CTI webhook's listener
@@ -238,6 +281,8 @@ func (c *Channel) Run(parent context.Context, sink channels.Sink) error {
 		rd = &tailer{r: r}
 	}
 	err := rd.loop(ctx)
+	c.behind.Store(-1)
+	c.queued.Store(-1)
 	if parent.Err() == nil && err == nil {
 		err = errors.New("calllog: reader stopped")
 	}
@@ -562,6 +607,7 @@ func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 var (
-	_ channels.Channel = (*Channel)(nil)
-	_ channels.Binder  = (*Channel)(nil)
+	_ channels.Backlogger = (*Channel)(nil)
+	_ channels.Channel    = (*Channel)(nil)
+	_ channels.Binder     = (*Channel)(nil)
 )

@@ -35,6 +35,21 @@ type exporter struct {
 	lastScan   time.Time
 	lastSave   time.Time
 	dirty      bool
+
+	lastBacklog time.Time
+}
+
+// noteBacklog publishes the bytes of the claimed files not read yet and
+// how many of them wait (the one being read included).
+func (x *exporter) noteBacklog() {
+	n, files := behindIn(x.cur), int64(len(x.queue))
+	if x.cur != nil {
+		files++
+	}
+	for _, fl := range x.queue {
+		n += behindIn(fl)
+	}
+	x.r.c.noteBacklog(n, files)
 }
 
 func (x *exporter) dirs() error {
@@ -140,6 +155,10 @@ func (x *exporter) loop(ctx context.Context) error {
 			default:
 				busy = true
 			}
+		}
+		if !busy || time.Since(x.lastBacklog) >= backlogEvery {
+			x.lastBacklog = time.Now()
+			x.noteBacklog()
 		}
 		if time.Now().Sub(x.lastSave) >= r.cfg.CheckpointInterval.D() || x.dirty {
 			x.save()

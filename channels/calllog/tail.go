@@ -30,6 +30,20 @@ type tailer struct {
 	retired            []*fileState // files read to the end, kept so they are not read again
 	saved              []byte
 	lastGlob, lastSave time.Time
+	lastBacklog        time.Time
+}
+
+// backlogEvery is how often a busy reader publishes its backlog (an idle
+// one does after every pass).
+const backlogEvery = 250 * time.Millisecond
+
+// noteBacklog publishes the bytes of the open files not read yet.
+func (t *tailer) noteBacklog() {
+	var n int64
+	for _, fl := range t.files {
+		n += behindIn(fl)
+	}
+	t.r.c.noteBacklog(n, -1)
 }
 
 // maxRetired bounds the finished files remembered in the state.
@@ -62,6 +76,10 @@ func (t *tailer) loop(ctx context.Context) error {
 			busy = busy || n > 0
 		}
 		now := time.Now()
+		if !busy || now.Sub(t.lastBacklog) >= backlogEvery {
+			t.lastBacklog = now
+			t.noteBacklog()
+		}
 		if now.Sub(t.lastGlob) >= poll {
 			t.scan(false)
 		}

@@ -72,6 +72,9 @@ type Channel struct {
 	slots *channels.Pending // letters fetched and not yet acknowledged
 	av    *clamd.Client     // nil: no antivirus scan
 	dirty atomic.Bool       // the server announced new messages (EXISTS)
+	// waiting is the backlog: letters in the mailbox not taken yet, as of
+	// the session's last search; -1 while not connected.
+	waiting atomic.Int64
 
 	mu         sync.Mutex
 	validity   uint32                   // UIDVALIDITY of the work mailbox that busy/retryAt/moves refer to
@@ -129,6 +132,7 @@ func New(cfg *Config, env channels.Env) (*Channel, error) {
 		busy:    map[goimap.UID]bool{},
 		retryAt: map[goimap.UID]time.Time{},
 	}
+	c.waiting.Store(-1)
 	var err error
 	if c.av, err = cfg.Attachments.Scanner(); err != nil {
 		return nil, &channels.InvalidError{Field: "attachments.antivirus.address", Reason: err.Error()}
@@ -442,9 +446,21 @@ func (c *Channel) progress(caughtUp bool) {
 	}
 }
 
+// Backlog implements channels.Backlogger: the letters waiting in the
+// mailbox (with claiming, the shared one too) that are not taken yet, as
+// the session's last search found them; nil while not connected.
+func (c *Channel) Backlog() []channels.Backlog {
+	n := c.waiting.Load()
+	if n < 0 {
+		return nil
+	}
+	return []channels.Backlog{{Unit: channels.UnitMessages, N: n}}
+}
+
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 var (
 	_ channels.Channel     = (*Channel)(nil)
 	_ channels.Reconnector = (*Channel)(nil)
+	_ channels.Backlogger  = (*Channel)(nil)
 )

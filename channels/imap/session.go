@@ -40,6 +40,7 @@ type session struct {
 	inboxMore  bool         // (claiming) the last claim left letters behind
 	present    int          // messages in the work mailbox at the last search
 	inboxCount int          // (claiming) messages in the shared mailbox at the last search
+	inboxLeft  int          // (claiming) of those, the ones not claimed since
 	caughtUp   bool         // logged "caught up" in this session
 	// (claiming) the processing mailbox holds letters with claim keywords
 	stripClaims  bool
@@ -52,6 +53,8 @@ var errClosed = errors.New("connection closed by the server")
 // moved (nil), the drain context expires (nil), or the connection fails.
 func (c *Channel) session(ctx, dctx context.Context, sink channels.Sink, queue chan<- *letter) error {
 	s := &session{c: c, sink: sink, needSearch: true, inboxDue: true, stripClaims: c.claiming()}
+	// What waits is known from the first search until the connection ends.
+	defer c.waiting.Store(-1)
 	if err := s.connect(); err != nil {
 		return err
 	}
@@ -305,6 +308,7 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 		}
 		c.mu.Unlock()
 		c.noteSearch(s.present + s.inboxCount)
+		s.noteWaiting()
 	}
 	// Take the next batch, skipping what became busy since the search.
 	n := min(room, c.cfg.BatchSize)
@@ -354,7 +358,19 @@ func (s *session) work(queue chan<- *letter) (bool, error) {
 		// More may have arrived since the search.
 		s.needSearch = true
 	}
+	s.noteWaiting()
 	return true, nil
+}
+
+// noteWaiting publishes the channel's backlog: the letters of the work
+// mailbox's last search not taken yet (those waiting for a retry too), and
+// (claiming) the letters of the shared mailbox not claimed yet.
+func (s *session) noteWaiting() {
+	c := s.c
+	c.mu.Lock()
+	n := len(s.pending) + len(c.retryAt)
+	c.mu.Unlock()
+	c.waiting.Store(int64(n + s.inboxLeft))
 }
 
 // fetchIsolating is fetch, but when the server refuses the batch (a NO or
@@ -899,6 +915,7 @@ func (s *session) claim() (int, error) {
 		return 0, err
 	}
 	s.inboxCount = len(take) + len(fresh)
+	s.inboxLeft = s.inboxCount
 	take = take[:min(len(take), room)]
 	n := min(len(fresh), room-len(take))
 	s.inboxMore = len(take)+len(fresh) > room
@@ -930,6 +947,7 @@ func (s *session) claim() (int, error) {
 		return 0, fmt.Errorf("claim: %w", err)
 	}
 	c.log.Debug("imap: claimed letters", "from", c.cfg.Mailbox, "to", c.cfg.ProcessingMailbox, "letters", len(take))
+	s.inboxLeft = max(0, s.inboxLeft-len(take))
 	s.needSearch = true
 	s.stripClaims = safe
 	return len(take), nil

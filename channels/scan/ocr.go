@@ -200,6 +200,9 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 	}
 	res := &ocrResult{format: format}
 	o := c.cfg.OCR
+	left := int64(len(pages))
+	c.pagesWaiting.Add(left)
+	defer func() { c.pagesWaiting.Add(-left) }()
 	for i, pageFile := range pages {
 		img, err := decodeImage(pageFile)
 		if err != nil {
@@ -217,6 +220,8 @@ func (c *Channel) ocr(ctx context.Context, file, dir string) (*ocrResult, error)
 			return nil, err
 		}
 		res.pages = append(res.pages, pg)
+		left--
+		c.pagesWaiting.Add(-1)
 		if c.cfg.Barcodes.Enabled {
 			codes, err := c.barcodes(ctx, pages[i])
 			if err != nil {

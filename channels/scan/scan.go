@@ -66,6 +66,26 @@ type Channel struct {
 	taken    atomic.Int64
 	finished atomic.Int64
 	pages    atomic.Int64
+
+	// The backlog: scans in the hot folder at the last look, scans claimed
+	// and not yet handed to a worker, pages rendered and not yet read.
+	running              atomic.Bool
+	inboxLeft, unstarted atomic.Int64
+	pagesWaiting         atomic.Int64
+}
+
+// Backlog implements channels.Backlogger: the scans waiting in the hot
+// folder (as of the last look, which the channel takes every poll
+// interval) or claimed and not yet started, and the pages of the scans
+// being read that wait for OCR. Nil while the channel is not running.
+func (c *Channel) Backlog() []channels.Backlog {
+	if !c.running.Load() {
+		return nil
+	}
+	return []channels.Backlog{
+		{Unit: channels.UnitFiles, N: c.inboxLeft.Load() + c.unstarted.Load()},
+		{Unit: channels.UnitPages, N: c.pagesWaiting.Load()},
+	}
 }
 
 // New builds a scan channel; folders are made in Run.
@@ -153,11 +173,16 @@ loop:
 				nextAdopt = time.Now().Add(10 * c.cfg.PollInterval.D())
 			}
 			backlog = c.claimReady(c.cfg.Workers * 2)
+		} else {
+			c.inboxLeft.Store(int64(len(c.scans(c.inbox))))
 		}
+		c.unstarted.Store(int64(len(backlog)))
+		c.running.Store(true)
 		for len(backlog) > 0 {
 			select {
 			case jobs <- backlog[0]:
 				backlog = backlog[1:]
+				c.unstarted.Store(int64(len(backlog)))
 				continue
 			case <-ctx.Done():
 				break loop
@@ -178,6 +203,7 @@ loop:
 		}
 	}
 	// Unstarted jobs stay claimed in the slot and are taken up next time.
+	c.running.Store(false)
 	close(jobs)
 	stopOCR()
 	workers.Wait()
@@ -356,6 +382,7 @@ func (c *Channel) claimReady(max int) []job {
 	now := time.Now()
 	names := c.scans(c.inbox)
 	c.forget(names)
+	defer func() { c.inboxLeft.Store(int64(len(names) - len(out))) }()
 	for _, name := range names {
 		if len(out) >= max {
 			break
