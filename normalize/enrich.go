@@ -1,7 +1,11 @@
 package normalize
 
 import (
+	"bytes"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 
 	"crypto/hmac"
 	"crypto/sha256"
@@ -52,19 +56,22 @@ func (n *Normalizer) enrich(p *petition.Petition) {
 		}
 	}
 	if n.Classifier != nil {
-		kinds := make([]string, 0, len(p.Cases))
+		var kinds []string
 		for _, c := range p.Cases {
 			kinds = append(kinds, c.Kind)
 		}
-		res := n.Classifier.Classify(classify.Input{
-			Subject: p.Subject,
-			Content: p.Content,
-			Fields: map[string]any{
+		in := classify.Input{Subject: p.Subject, Content: p.Content, CaseKinds: kinds}
+		if n.Classifier.UsesFields() {
+			if kinds == nil {
+				kinds = []string{}
+			}
+			in.Fields = map[string]any{
 				"channel": p.Channel.Name, "channel_type": p.Channel.Type,
 				"has_case": len(p.Cases) > 0, "case_kinds": kinds,
 				"has_id_number": p.Petitioner.IDNumber != "", "has_phone": p.Petitioner.Phone != "",
-			},
-		})
+			}
+		}
+		res := n.Classifier.Classify(in)
 		if p.Category == "" || p.Category == "other" {
 			p.Category = res.Category
 			// Why this category, for the operator reading the record.
@@ -130,9 +137,33 @@ func (n *Normalizer) petitionerKey(p *petition.Petition) string {
 	default:
 		return ""
 	}
-	m := hmac.New(sha256.New, n.KeySecret)
-	m.Write([]byte(basis))
-	return hex.EncodeToString(m.Sum(nil))[:32]
+	return n.keyOf(basis)
+}
+
+// keyOf is the first 128 bits of HMAC-SHA256(KeySecret, basis) in hex.
+// The HMACs are pooled: hmac.New costs nine allocations a record.
+func (n *Normalizer) keyOf(basis string) string {
+	pool := n.macs.Load()
+	if pool == nil || !bytes.Equal(pool.secret, n.KeySecret) {
+		secret := bytes.Clone(n.KeySecret)
+		pool = &macPool{secret: secret, p: sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}}
+		n.macs.Store(pool)
+	}
+	m := pool.p.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, basis)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	pool.p.Put(m)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
+}
+
+// macPool pools the HMACs of one key secret.
+type macPool struct {
+	secret []byte
+	p      sync.Pool
 }
 
 // countDigits counts ASCII and full-width digits.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,8 @@ type Normalizer struct {
 	// Decoders read items of kinds other than channels.KindFields;
 	// DefaultDecoders when nil.
 	Decoders *Decoders
+
+	macs atomic.Pointer[macPool] // petitionerKey's HMACs
 }
 
 func (n *Normalizer) now() time.Time {
@@ -95,7 +98,7 @@ func (n *Normalizer) NewPetition(ch petition.ChannelRef, it *channels.Item) *pet
 			Original: petition.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI},
 		},
 		Attachments: []petition.Attachment{},
-		Meta:        map[string]any{},
+		Meta:        make(map[string]any, len(it.Meta)+1),
 	}
 	if p.ReceivedAt.IsZero() {
 		p.ReceivedAt = p.IngestedAt

@@ -1,6 +1,8 @@
 package petition
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"regexp"
 	"strings"
 
@@ -14,7 +16,26 @@ var Namespace = uuid.MustParse("6f1c3a52-9d4e-5b7a-8c2d-12368c0a1e55")
 // item: UUIDv5 over the channel name and the source id. A replay of the same
 // item through the same channel yields the same id.
 func ID(channel, sourceID string) string {
-	return uuid.NewSHA1(Namespace, []byte(channel+"\x00"+sourceID)).String()
+	// uuid.NewSHA1 without its allocations (this runs for every record):
+	// SHA-1 over the namespace and the name, version 5, RFC 4122 variant.
+	var buf [256]byte
+	name := append(append(append(append(buf[:0], Namespace[:]...), channel...), 0), sourceID...)
+	sum := sha1.Sum(name)
+	var u uuid.UUID
+	copy(u[:], sum[:])
+	u[6] = (u[6] & 0x0f) | 0x50
+	u[8] = (u[8] & 0x3f) | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], u[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], u[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], u[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], u[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], u[10:])
+	return string(out[:])
 }
 
 // Crockford base32, without I L O U: readable aloud, no 0/O or 1/I mixups.

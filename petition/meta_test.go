@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Meta must encode exactly as encoding/json encodes the same map: the
@@ -70,4 +72,24 @@ func BenchmarkMarshalPetition(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// ID is uuid.NewSHA1 over channel NUL source id, computed without its
+// allocations: the ids of records already in Kafka must not change.
+func TestIDIsUUIDv5(t *testing.T) {
+	for _, tc := range [][2]string{{"web", "k1"}, {"hotline", "1709255702.20/42"}, {"", ""}, {"信箱", "<a@b.cn>"}, {"x\x00y", "z"}} {
+		want := uuid.NewSHA1(Namespace, []byte(tc[0]+"\x00"+tc[1])).String()
+		if got := ID(tc[0], tc[1]); got != want {
+			t.Errorf("ID(%q, %q) = %s, want %s", tc[0], tc[1], got, want)
+		}
+	}
+}
+
+func FuzzID(f *testing.F) {
+	f.Add("web", "idempotency-key")
+	f.Fuzz(func(t *testing.T, ch, id string) {
+		if got, want := ID(ch, id), uuid.NewSHA1(Namespace, []byte(ch+"\x00"+id)).String(); got != want {
+			t.Fatalf("ID = %s, want %s", got, want)
+		}
+	})
 }

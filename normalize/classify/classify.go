@@ -147,7 +147,15 @@ type Input struct {
 	// of casenum kinds), has_id_number (bool), has_phone (bool). The names
 	// subject and content are always set from the fields above.
 	Fields map[string]any
+	// CaseKinds are the kinds of the case numbers found (casenum kinds):
+	// an enforcement case is evidence for enforcement. When nil, the
+	// scorer reads Fields["case_kinds"].
+	CaseKinds []string
 }
+
+// UsesFields reports whether a rule reads Input.Fields (a when
+// expression): the caller may leave them out otherwise.
+func (c *Classifier) UsesFields() bool { return c.useWhen }
 
 // Result is the outcome of Classify.
 type Result struct {
@@ -371,8 +379,9 @@ func (c *Classifier) find(occ []occurrence, t string, field int) []occurrence {
 // Classify classifies one petition.
 func (c *Classifier) Classify(in Input) Result {
 	var buf [32]occurrence
-	occ := c.find(buf[:0], compact(in.Subject), 0)
-	occ = c.find(occ, compact(in.Content), 1)
+	subject, content := compact(in.Subject), compact(in.Content)
+	occ := c.find(buf[:0], subject, 0)
+	occ = c.find(occ, content, 1)
 	var env map[string]any
 	if c.useWhen {
 		env = make(map[string]any, len(in.Fields)+2)
@@ -406,7 +415,7 @@ func (c *Classifier) Classify(in Input) Result {
 		}
 	}
 	if res.Category == "" && c.scorer {
-		res.Category, res.Evidence = score(in)
+		res.Category, res.Evidence = score(in, subject, content)
 		if res.Category != Other && !slices.Contains(res.Labels, res.Category) {
 			res.Labels = append(res.Labels, res.Category)
 		}

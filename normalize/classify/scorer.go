@@ -28,7 +28,7 @@ import (
 
 // scoreOrder breaks ties: the centre's lanes first, then the specific
 // hotline functions, then the generic ones.
-var scoreOrder = []string{FilingRefusal, Enforcement, Complaint, ContactJudge, CaseQuery, Suggestion, Consultation, Other}
+var scoreOrder = [...]string{FilingRefusal, Enforcement, Complaint, ContactJudge, CaseQuery, Suggestion, Consultation, Other}
 
 type entry struct {
 	parts  []string
@@ -38,6 +38,7 @@ type entry struct {
 
 type lane struct {
 	category string
+	rank     int // index in scoreOrder
 	entries  []entry
 }
 
@@ -129,7 +130,7 @@ func parseLexicon(s string) []lane {
 			continue
 		}
 		if c, ok := strings.CutPrefix(line, "= "); ok {
-			out = append(out, lane{category: c})
+			out = append(out, lane{category: c, rank: rankOf(c)})
 			continue
 		}
 		f := strings.Fields(line)
@@ -220,27 +221,44 @@ func negated(c string, at int) bool {
 // before matching: 转告法官 and 告诉法官 do not sue the judge, and
 // 建议 and 意见 in legal documents or in what a judge told the writer are
 // not the writer's suggestion.
-var masks = strings.NewReplacer("转告", "转达", "告诉", "说给",
+var maskPairs = []string{"转告", "转达", "告诉", "说给",
 	"法官建议", "法官劝", "法院建议", "法院劝", "建议我", "劝我", "建议原告", "劝原告", "建议被告", "劝被告", "司法建议", "司法文书",
-	"不建议", "不劝", "鉴定意见", "鉴定结论", "处理意见", "处理结论", "审查意见", "审查结论", "审核意见", "审核结论", "意见书", "结论书", "判决意见", "判决结论")
+	"不建议", "不劝", "鉴定意见", "鉴定结论", "处理意见", "处理结论", "审查意见", "审查结论", "审核意见", "审核结论", "意见书", "结论书", "判决意见", "判决结论"}
+
+var masks = strings.NewReplacer(maskPairs...)
+
+// maskKeys are the words masks rewrites: most letters hold none, and the
+// replacer is not run for them.
+var maskKeys = func() []string {
+	var k []string
+	for i := 0; i < len(maskPairs); i += 2 {
+		k = append(k, maskPairs[i])
+	}
+	return k
+}()
 
 // courtWords show that a letter concerns the courts at all; a letter
 // without them but with evidence for other (police, government, village
 // committee, …) is about another body and is other.
 var courtWords = []string{"法院", "法官", "庭", "立案", "判", "起诉", "诉状", "诉讼", "上诉", "申诉", "执行", "书记员", "案件", "案子", "案号", "仲裁", "调解", "律师", "官司", "告"}
 
-// score returns the best category and the evidence for it.
-func score(in Input) (string, []string) {
-	full := masks.Replace(normalizeScript(compact(in.Subject) + "。" + compact(in.Content)))
+// score returns the best category and the evidence for it; subject and
+// content are in.Subject and in.Content compacted.
+func score(in Input, subject, content string) (string, []string) {
+	full := normalizeScript(subject + "。" + content)
+	if containsAny(full, maskKeys) {
+		full = masks.Replace(full)
+	}
 	clauses := splitClauses(full)
 	can := present(full)
-	scores := map[string]float64{}
-	evidence := map[string][]string{}
+	var scores [len(scoreOrder)]float64
+	var evidence [len(scoreOrder)][]string
 	type counted struct{ clause, start, end int }
+	var doneBuf [16]counted
 	for _, l := range lexicon {
 		// Entries of a lane that overlap one already counted (联系承办 in
 		// 联系承办法官) do not count again.
-		var done []counted
+		done := doneBuf[:0]
 		for _, e := range l.entries {
 			if !can[e.id] {
 				continue
@@ -258,8 +276,8 @@ func score(in Input) (string, []string) {
 					continue
 				}
 				done = append(done, counted{ci, at, end})
-				scores[l.category] += e.weight
-				evidence[l.category] = append(evidence[l.category], l.category+":"+span)
+				scores[l.rank] += e.weight
+				evidence[l.rank] = append(evidence[l.rank], l.category+":"+span)
 				break
 			}
 		}
@@ -279,33 +297,58 @@ func score(in Input) (string, []string) {
 				break
 			}
 		}
-		scores[target] += 1.5
-		evidence[target] = append(evidence[target], target+":question")
+		scores[rankOf(target)] += 1.5
+		evidence[rankOf(target)] = append(evidence[rankOf(target)], target+":question")
 	}
-	kinds, _ := in.Fields["case_kinds"].([]string)
-	if slices.Contains(kinds, "enforcement") || enforcementCaseNumber.MatchString(full) {
-		scores[Enforcement] += 3
-		evidence[Enforcement] = append(evidence[Enforcement], Enforcement+":执 case number")
+	kinds := in.CaseKinds
+	if kinds == nil {
+		kinds, _ = in.Fields["case_kinds"].([]string)
 	}
-	if scores[Other] > 0 && !containsAny(full, courtWords) {
-		return Other, evidence[Other]
+	enf := rankOf(Enforcement)
+	if slices.Contains(kinds, "enforcement") || (strings.Contains(full, "执") && enforcementCaseNumber.MatchString(full)) {
+		scores[enf] += 3
+		evidence[enf] = append(evidence[enf], Enforcement+":执 case number")
 	}
-	best, bestScore := Other, 0.0
-	for _, k := range scoreOrder {
+	other := rankOf(Other)
+	if scores[other] > 0 && !containsAny(full, courtWords) {
+		return Other, evidence[other]
+	}
+	best, bestScore := other, 0.0
+	for k := range scoreOrder {
 		if scores[k] > bestScore {
 			best, bestScore = k, scores[k]
 		}
 	}
-	if best == Other {
-		return Other, evidence[Other]
+	return scoreOrder[best], evidence[best]
+}
+
+// rankOf returns a category's index in scoreOrder.
+func rankOf(category string) int {
+	i := slices.Index(scoreOrder[:], category)
+	if i < 0 {
+		panic("classify: no lane for " + category)
 	}
-	return best, evidence[best]
+	return i
 }
 
 // traditional folds the traditional characters common in petitions to
 // simplified ones, so that one lexicon serves both scripts.
-var traditional = strings.NewReplacer(strings.Split(
-	"訴诉狀状遞递絕绝後后說说導导領领執执決决錢钱沒没對对為为無无網网請请問问審审聯联繫系辦办證证據据調调員员簽签敗败態态惡恶語语陰阴陽阳議议體体當当裡里騙骗顯显麼么經经連连續续過过書书記记東东應应該该個个們们這这還还來来時时間间會会號号處处給给讓让寫写開开與与從从總总關关門门長长錯错斷断訟讼報报達达轉转發发擊击幫帮電电話话聽听見见點点樣样實实歲岁難难雖虽親亲產产車车華华貨货營营銀银財财權权協协勞劳動动務务費费額额償偿賠赔執执違违規规據据險险邊边題题認认識识設设計计護护團团縣县鎮镇鄉乡紅红",
-	"")...)
+var traditional = func() map[rune]rune {
+	pairs := []rune("訴诉狀状遞递絕绝後后說说導导領领執执決决錢钱沒没對对為为無无網网請请問问審审聯联繫系辦办證证據据調调員员簽签敗败態态惡恶語语陰阴陽阳議议體体當当裡里騙骗顯显麼么經经連连續续過过書书記记東东應应該该個个們们這这還还來来時时間间會会號号處处給给讓让寫写開开與与從从總总關关門门長长錯错斷断訟讼報报達达轉转發发擊击幫帮電电話话聽听見见點点樣样實实歲岁難难雖虽親亲產产車车華华貨货營营銀银財财權权協协勞劳動动務务費费額额償偿賠赔執执違违規规據据險险邊边題题認认識识設设計计護护團团縣县鎮镇鄉乡紅红")
+	m := make(map[rune]rune, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m[pairs[i]] = pairs[i+1]
+	}
+	return m
+}()
 
-func normalizeScript(s string) string { return traditional.Replace(s) }
+// normalizeScript folds traditional characters; a text without any is
+// returned as it is (strings.Map does not copy it).
+func normalizeScript(s string) string {
+	return strings.Map(func(r rune) rune {
+		if t, ok := traditional[r]; ok {
+			return t
+		}
+		return r
+	}, s)
+}

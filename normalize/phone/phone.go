@@ -40,6 +40,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/court12368/petitiond/internal/strbuf"
 	"github.com/court12368/petitiond/normalize/text"
 )
 
@@ -328,14 +329,7 @@ func isService(d string) bool {
 	return false
 }
 
-func foldString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(text.FoldRune(r))
-	}
-	return b.String()
-}
+func foldString(s string) string { return strings.Map(text.FoldRune, s) }
 
 func leadingDigits(s string) string {
 	i := 0
@@ -349,11 +343,11 @@ func leadingDigits(s string) string {
 }
 
 func digitsOf(s string) string {
-	var b strings.Builder
+	b := strbuf.Get()
 	for _, r := range s {
 		if r = text.FoldRune(r); r >= '0' && r <= '9' {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return b.Done(s)
 }

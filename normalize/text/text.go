@@ -31,6 +31,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/court12368/petitiond/internal/strbuf"
 )
 
 // FoldRune maps the full-width form of an ASCII character (U+FF01–U+FF5E)
@@ -64,8 +66,7 @@ func IsHorizontalSpace(r rune) bool {
 // meant for short identifier fields such as a case number, an id number
 // or a phone number typed by a petitioner; prose must go through Clean.
 func Identifier(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	b := strbuf.Get()
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 		if r > 0x3000 && r < 0xFEFF {
 			b.WriteRune(r) // CJK and the like: nothing to fold or drop
@@ -77,7 +78,7 @@ func Identifier(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return b.Done(s)
 }
 
 // isInvisible reports zero-width characters that carry no meaning in
@@ -110,8 +111,7 @@ func Clean(s string) string {
 		return ""
 	}
 	// Pass 1: validity, line endings, control characters.
-	var b strings.Builder
-	b.Grow(len(s))
+	b := strbuf.Get()
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
@@ -135,18 +135,33 @@ func Clean(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	t := b.String()
-	if !norm.NFC.IsNormalString(t) {
+	t := b.Done(s)
+	if !plainNFC(t) && !norm.NFC.IsNormalString(t) {
 		t = norm.NFC.String(t)
 	}
 	return tidy(t)
 }
 
+// plainNFC reports text that is NFC without asking the norm package (which
+// allocates): only runes below the combining marks (U+0300), CJK unified
+// ideographs, CJK punctuation other than its combining tone marks, and
+// full-width forms — none of them composes or decomposes under NFC.
+func plainNFC(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < 0x300, r >= 0x4E00 && r <= 0x9FFF, r >= 0x3000 && r <= 0x3029,
+			r >= 0x3030 && r <= 0x303F, r >= 0xFF00 && r <= 0xFFEF:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // tidy trims lines, collapses horizontal white space and blank lines.
 // Its input contains no CR and no control characters other than tab.
 func tidy(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	b := strbuf.Get()
 	blank := 0 // pending newlines not yet written
 	for line := range strings.Lines(s) {
 		line = strings.TrimSuffix(line, "\n")
@@ -165,14 +180,14 @@ func tidy(s string) string {
 			}
 		}
 		blank = 0
-		writeCollapsed(&b, line)
+		writeCollapsed(b, line)
 	}
-	return b.String()
+	return b.Done(s)
 }
 
 // writeCollapsed writes line with each run of horizontal white space
 // collapsed to one rune (see Clean).
-func writeCollapsed(b *strings.Builder, line string) {
+func writeCollapsed(b *strbuf.Buffer, line string) {
 	for i := 0; i < len(line); {
 		r, size := utf8.DecodeRuneInString(line[i:])
 		if !IsHorizontalSpace(r) {

@@ -190,3 +190,16 @@ func BenchmarkIdentifier(b *testing.B) {
 		Identifier("（２０２１）赣０１民初１２３号")
 	}
 }
+
+// plainNFC never calls a text NFC that is not (it may only miss some that
+// are, which then go to the norm package).
+func FuzzPlainNFC(f *testing.F) {
+	for _, s := range []string{"咨询案件进度", "e\u0301", "\uF900", "が", "か\u3099", "Ａ１，", "한"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if plainNFC(s) && !norm.NFC.IsNormalString(s) {
+			t.Fatalf("plainNFC(%q) but it is not NFC", s)
+		}
+	})
+}
