@@ -428,8 +428,10 @@ func expand(t *testing.T, annotations, labels map[string]string) map[string]stri
 // and a rejected reload, and one whose Kafka is unreachable; then cases
 // synthesised from the real series names and labels for what a test
 // cannot easily make happen (the target down, deliveries failing, a stuck
-// pipeline, slow acknowledgements). In each case every alert is checked:
-// those expected fire with their labels and annotations, the others don't.
+// pipeline, slow acknowledgements, a failed channel, an imap channel that
+// reconnects in time, backlogs growing or not). In each case every alert is
+// checked: those expected fire with their labels and annotations, the
+// others don't.
 func TestAlertsAgainstScrapes(t *testing.T) {
 	promtool := tool(t, "promtool", "prometheus")
 	rules := loadRules(t)
