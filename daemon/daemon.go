@@ -295,6 +295,8 @@ func (d *Daemon) startAdmin() error {
 // readyz answers 200 when Kafka answered (the route topics' leaders serve)
 // and has not failed since, and every channel is taking input;
 // else 503 with one line per reason, naming the channels that are down.
+// It answers without the admin token (probes call it), so a channel's
+// last error is shown scrubbed as on the status page (scrubError).
 func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	var down []string
 	if d.ctx.Err() != nil {
@@ -305,6 +307,7 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, st := range d.Channels() {
 		if !st.Ready() {
+			st.LastError = scrubError(st.LastError)
 			down = append(down, "channel "+st.String())
 		}
 	}

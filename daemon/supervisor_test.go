@@ -132,14 +132,29 @@ func (down) Run(context.Context, channels.Sink) error {
 	return errors.New("connect 192.0.2.1:993: connection refused")
 }
 
+// leaky fails with an error that quotes what a caller sent: a mobile
+// number, a resident id and a name.
+type leaky struct{}
+
+func (leaky) Run(context.Context, channels.Sink) error {
+	return errors.New(`callback to 13912345678 for id 11010519491231002X failed: caller "张三" hung up`)
+}
+
 // TestReadyzNamesChannelsThatAreDown: a channel that keeps failing makes
 // /readyz answer 503 naming it and its error, while the others serve.
+// /readyz needs no admin token, so the error is scrubbed as on the status
+// page: no phone number, resident id or quoted text in the answer.
 func TestReadyzNamesChannelsThatAreDown(t *testing.T) {
 	reg := channels.NewRegistry()
 	reg.Register(channels.Type{
 		Name:      "down",
 		NewConfig: func() any { return &struct{}{} },
 		New:       func(any, channels.Env) (channels.Channel, error) { return down{}, nil },
+	})
+	reg.Register(channels.Type{
+		Name:      "leaky",
+		NewConfig: func() any { return &struct{}{} },
+		New:       func(any, channels.Env) (channels.Channel, error) { return leaky{}, nil },
 	})
 	reg.Register(channels.Type{
 		Name:      "web",
@@ -154,6 +169,7 @@ state: {dir: %q}
 admin: {listen: "127.0.0.1:0"}
 channels:
   - {name: letters, type: down}
+  - {name: callbacks, type: leaky}
   - {name: web-ok, type: web, settings: {listen: %q}}
 `, freeAddr(t), filepath.Join(dir, "k"), filepath.Join(dir, "b"), filepath.Join(dir, "s"), webAddr)
 	cfg, err := config.Parse("s.yaml", []byte(src), reg)
@@ -176,10 +192,18 @@ channels:
 		b, _ := io.ReadAll(r.Body)
 		r.Body.Close()
 		status, body = r.StatusCode, string(b)
-		return status == 503 && strings.Contains(body, "letters")
+		return status == 503 && strings.Contains(body, "letters") && strings.Contains(body, "callbacks")
 	})
 	if status != 503 || !strings.Contains(body, "channel letters: restarting (connect 192.0.2.1:993: connection refused)") {
 		t.Errorf("/readyz = %d %q, want 503 naming the channel letters and its error", status, body)
+	}
+	if want := `channel callbacks: restarting (callback to 139****5678 for id 110105********002X failed: caller "…" hung up)`; !strings.Contains(body, want) {
+		t.Errorf("/readyz = %q, want the masked line %q", body, want)
+	}
+	for _, leak := range []string{"13912345678", "11010519491231002X", "张三"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/readyz shows %q unmasked: %q", leak, body)
+		}
 	}
 	if strings.Contains(body, "web-ok") {
 		t.Errorf("/readyz names the channel that serves: %q", body)

@@ -251,7 +251,7 @@ type series struct {
 	values []string
 }
 
-const minutes = 41 // 0m … 40m
+const minutes = 61 // 0m … 60m
 
 // fromScenario turns two scrapes into series: the first scrape's values
 // until rampFrom, the second's from rampTo on; in between cumulative
@@ -314,12 +314,14 @@ func flat(instance string, m map[string]sample) map[string]*series {
 type want struct {
 	alert   string
 	channel string // "" for an alert per instance
+	unit    string // for an alert per channel and unit (backlog)
 }
 
 type testCase struct {
-	name   string
-	series map[string]*series
-	evals  map[int][]want // minute → every alert firing then
+	name     string
+	instance string // "" for the healthy daemon's
+	series   map[string]*series
+	evals    map[int][]want // minute → every alert firing then
 }
 
 // promtoolTest writes the promtool test file: for each case and each
@@ -379,6 +381,9 @@ func promtoolTest(t *testing.T, rules []rule, instance func(tc testCase) string,
 					if w.channel != "" {
 						labels["channel"] = w.channel
 					}
+					if w.unit != "" {
+						labels["unit"] = w.unit
+					}
 					for k, v := range r.Labels {
 						labels[k] = v
 					}
@@ -423,8 +428,10 @@ func expand(t *testing.T, annotations, labels map[string]string) map[string]stri
 // and a rejected reload, and one whose Kafka is unreachable; then cases
 // synthesised from the real series names and labels for what a test
 // cannot easily make happen (the target down, deliveries failing, a stuck
-// pipeline, slow acknowledgements). In each case every alert is checked:
-// those expected fire with their labels and annotations, the others don't.
+// pipeline, slow acknowledgements, a failed channel, an imap channel that
+// reconnects in time, backlogs growing or not). In each case every alert is
+// checked: those expected fire with their labels and annotations, the
+// others don't.
 func TestAlertsAgainstScrapes(t *testing.T) {
 	promtool := tool(t, "promtool", "prometheus")
 	rules := loadRules(t)
@@ -438,10 +445,11 @@ func TestAlertsAgainstScrapes(t *testing.T) {
 			evals: map[int][]want{
 				5: nil, // the first scrape: nothing to alert on
 				20: {
-					{"PetitiondDeadLetters", web},
-					{"PetitiondRejectionsHigh", web},
-					{"PetitiondChannelRestarting", letters},
-					{"PetitiondReloadFailed", ""},
+					{"PetitiondDeadLetters", web, ""},
+					{"PetitiondRejectionsHigh", web, ""},
+					{"PetitiondChannelRestarting", letters, ""},
+					{"PetitiondChannelNotRunning", letters, ""}, // restarting since the first scrape
+					{"PetitiondReloadFailed", "", ""},
 				},
 			},
 		},
@@ -449,22 +457,56 @@ func TestAlertsAgainstScrapes(t *testing.T) {
 			name:   "Kafka unreachable: submissions refused",
 			series: fromScenario(down, 10, 20),
 			evals: map[int][]want{
-				5:  {{"PetitiondKafkaDown", ""}},
-				20: {{"PetitiondKafkaDown", ""}, {"PetitiondSubmissionsRefused", web}, {"PetitiondSubmissionsRefused", "hotline"}},
+				5:  {{"PetitiondKafkaDown", "", ""}},
+				20: {{"PetitiondKafkaDown", "", ""}, {"PetitiondSubmissionsRefused", web, ""}, {"PetitiondSubmissionsRefused", "hotline", ""}},
 			},
 		},
 	}
 	// The synthesised cases start from the healthy daemon's last scrape
-	// held still (nothing happens), with its reload made successful.
+	// held still (nothing happens), with its reload made successful and
+	// the imap channel connected (running).
 	base := func() map[string]*series {
 		m := map[string]sample{}
 		for k, s := range healthy.after {
-			if s.name == "petitiond_config_last_reload_successful" {
+			switch {
+			case s.name == "petitiond_config_last_reload_successful":
 				s.value = 1
+			case s.name == "petitiond_channel_state" && s.labels["channel"] == letters:
+				s.value = 0
+				if s.labels["state"] == "running" {
+					s.value = 1
+				}
 			}
 			m[k] = s
 		}
 		return flat(healthy.instance, m)
+	}
+	// states sets the state series of the healthy daemon's channel ch (its
+	// real labels: type, the five states) to the state of each minute.
+	states := func(m map[string]*series, ch string, at func(minute int) string) {
+		n := 0
+		for _, s := range healthy.after {
+			if s.name != "petitiond_channel_state" || s.labels["channel"] != ch {
+				continue
+			}
+			n++
+			l := map[string]string{"job": "petitiond", "instance": healthy.instance}
+			for k, v := range s.labels {
+				l[k] = v
+			}
+			ser := &series{name: s.name, labels: l}
+			for i := range minutes {
+				v := 0.0
+				if at(i) == s.labels["state"] {
+					v = 1
+				}
+				ser.values = append(ser.values, num(v))
+			}
+			m[seriesString(s.name, l)] = ser
+		}
+		if n != 5 {
+			t.Fatalf("%d state series of %s in the scrape, want 5 (starting, running, restarting, failed, stopped)", n, ch)
+		}
 	}
 	webLabels := func(name string, extra map[string]string) map[string]string {
 		l := map[string]string{"job": "petitiond", "instance": healthy.instance, "channel": web}
@@ -492,17 +534,17 @@ func TestAlertsAgainstScrapes(t *testing.T) {
 		m := base()
 		up := map[string]string{"job": "petitiond", "instance": healthy.instance}
 		set(m, ramp("up", up, 10, 11, 1, 0))
-		cases = append(cases, testCase{name: "target down", series: m, evals: map[int][]want{5: nil, 20: {{"PetitiondDown", ""}}}})
+		cases = append(cases, testCase{name: "target down", series: m, evals: map[int][]want{5: nil, 20: {{"PetitiondDown", "", ""}}}})
 	}
 	{ // items fail: the series petitiond_items_failed_total the engine declares, with the real channel's labels
 		m := base()
 		set(m, ramp("petitiond_items_failed_total", webLabels("", nil), 5, 40, 0, 70))
-		cases = append(cases, testCase{name: "items failing", series: m, evals: map[int][]want{20: {{"PetitiondItemsFailing", web}}}})
+		cases = append(cases, testCase{name: "items failing", series: m, evals: map[int][]want{20: {{"PetitiondItemsFailing", web, ""}}}})
 	}
 	{ // items in flight, nothing acknowledged
 		m := base()
 		set(m, constant("petitiond_items_in_flight", webLabels("", nil), 3))
-		cases = append(cases, testCase{name: "in flight, stuck", series: m, evals: map[int][]want{20: {{"PetitiondInFlightStuck", web}}}})
+		cases = append(cases, testCase{name: "in flight, stuck", series: m, evals: map[int][]want{20: {{"PetitiondInFlightStuck", web, ""}}}})
 	}
 	{ // acknowledgements slow: new observations land between 5 s and 10 s
 		m := base()
@@ -535,10 +577,98 @@ func TestAlertsAgainstScrapes(t *testing.T) {
 				set(m, ramp(s.name, webLabels("", s.labels), 5, 40, s.value, s.value+350))
 			}
 		}
-		cases = append(cases, testCase{name: "latency high", series: m, evals: map[int][]want{10: nil, 30: {{"PetitiondLatencyHigh", web}}}})
+		cases = append(cases, testCase{name: "latency high", series: m, evals: map[int][]want{10: nil, 30: {{"PetitiondLatencyHigh", web, ""}}}})
 	}
 
+	{ // a channel fails for good (a Permanent error): no built-in channel
+		// fails so today, so its real failed series is set to 1
+		m := base()
+		states(m, letters, func(i int) string {
+			if i < 10 {
+				return "restarting"
+			}
+			return "failed"
+		})
+		cases = append(cases, testCase{name: "channel failed", series: m, evals: map[int][]want{
+			5:  nil, // restarting for 5 minutes: not yet
+			11: nil, // failed for a minute: a reload may be replacing it
+			20: {{"PetitiondChannelFailed", letters, ""}},
+		}})
+	}
+	{ // the imap server comes back after 8 minutes of reconnecting
+		m := base()
+		states(m, letters, func(i int) string {
+			switch {
+			case i == 0:
+				return "starting"
+			case i < 8:
+				return "restarting"
+			}
+			return "running"
+		})
+		cases = append(cases, testCase{name: "imap reconnected within 10 minutes", series: m, evals: map[int][]want{7: nil, 20: nil}})
+	}
+
+	// The backlog cases start from the Kafka-down daemon's last scrape
+	// (its calllog channel reports a backlog in bytes) held still, Kafka
+	// back; the backlog series is the scraped one, its values made up.
+	var backlog sample
+	baseDown := map[string]sample{}
+	for k, s := range down.after {
+		switch s.name {
+		case "petitiond_kafka_up":
+			s.value = 1
+		case "petitiond_channel_backlog":
+			if s.labels["channel"] == "hotline" && s.labels["unit"] == "bytes" {
+				backlog = s
+			}
+		}
+		baseDown[k] = s
+	}
+	if backlog.name == "" {
+		t.Fatalf("no backlog in bytes of hotline in the scrape:\n%v", down.after)
+	}
+	backlogCase := func(name string, at func(minute int) float64, evals map[int][]want) {
+		m := flat(down.instance, baseDown)
+		l := map[string]string{"job": "petitiond", "instance": down.instance}
+		for k, v := range backlog.labels {
+			l[k] = v
+		}
+		s := &series{name: backlog.name, labels: l}
+		for i := range minutes {
+			s.values = append(s.values, num(at(i)))
+		}
+		set(m, s)
+		cases = append(cases, testCase{name: name, instance: down.instance, series: m, evals: evals})
+	}
+	// A CDR file grows faster than it is read from minute 5 on: never
+	// drained for 30 minutes from minute 35, for 15 minutes from 50.
+	backlogCase("backlog growing", func(i int) float64 { return float64(max(i-4, 0) * 2000) }, map[int][]want{
+		20: nil, 40: nil,
+		50: {{"PetitiondBacklogGrowing", "hotline", "bytes"}},
+		60: {{"PetitiondBacklogGrowing", "hotline", "bytes"}},
+	})
+	// A backfill being worked off: large, but falling.
+	backlogCase("backlog draining", func(i int) float64 { return float64(60000 - 1000*i) }, map[int][]want{30: nil, 50: nil, 60: nil})
+	// Busy but keeping up: bursts of growing size, each drained to 0
+	// (evaluated at their peaks).
+	backlogCase("backlog bursts drained", func(i int) float64 { return float64((i % 10) * 100 * (1 + i/10)) }, map[int][]want{39: nil, 49: nil, 59: nil})
+	// Growing, but it drained once at minute 25: the channel caught up
+	// then, so it is 30 minutes without a drain (from 56) and 15 more
+	// before it fires — not within the hour.
+	backlogCase("backlog growing, drained at 25", func(i int) float64 {
+		if i == 25 {
+			return 0
+		}
+		return float64(max(i-4, 0) * 2000)
+	}, map[int][]want{45: nil, 60: nil})
+	// Large and steady: not growing.
+	backlogCase("backlog steady", func(int) float64 { return 5000 }, map[int][]want{50: nil, 60: nil})
+
 	file := promtoolTest(t, rules, func(tc testCase) string {
+		if tc.instance != "" {
+			return tc.instance
+		}
 		if strings.HasPrefix(tc.name, "Kafka") {
 			return down.instance
 		}

@@ -252,3 +252,73 @@ func declaredMetrics(t *testing.T) map[string]bool {
 	}
 	return out
 }
+
+// TestDashboardChannels: the channel variable lists every channel of the
+// scrapes — also one that has counted nothing yet — and the state
+// timeline's query, evaluated by promtool on the scraped state series,
+// gives each channel the code of its current state (the imap channel
+// whose server is missing: restarting).
+func TestDashboardChannels(t *testing.T) {
+	promtool := tool(t, "promtool", "prometheus")
+	d := loadDashboard(t)
+	exprs := d.exprs(t)
+	if v := exprs["variable channel"]; !strings.HasPrefix(v, "petitiond_channel_state{") {
+		t.Fatalf("variable channel is label_values(%s, channel), want petitiond_channel_state", v)
+	}
+	healthy, down := runScenarios(t)
+	for _, sc := range []scenario{healthy, down} {
+		all, listed := map[string]bool{}, map[string]bool{}
+		for _, s := range sc.after {
+			if ch, ok := s.labels["channel"]; ok {
+				all[ch] = true
+				if s.name == "petitiond_channel_state" {
+					listed[ch] = true
+				}
+			}
+		}
+		for ch := range all {
+			if !listed[ch] {
+				t.Errorf("channel %s has series but no petitiond_channel_state: the variable would not list it", ch)
+			}
+		}
+	}
+
+	var timeline string
+	for w, e := range exprs {
+		if strings.Contains(w, `"Channel states"`) {
+			timeline = e
+		}
+	}
+	if timeline == "" {
+		t.Fatal("no Channel states panel")
+	}
+	q := strings.NewReplacer("$instance", ".*", "$channel", ".*").Replace(timeline)
+	var in strings.Builder
+	for _, s := range healthy.after {
+		if s.name == "petitiond_channel_state" {
+			fmt.Fprintf(&in, "      - {series: %q, values: %q}\n", seriesString(s.name, s.labels), num(s.value)+"x5")
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "none.yml"), []byte("groups: []\n"), 0o644)
+	qq, _ := json.Marshal(q)
+	test := fmt.Sprintf(`rule_files: [none.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+%s    promql_expr_test:
+      - expr: %s
+        eval_time: 5m
+        exp_samples:
+          - {labels: '{channel="letters"}', value: 3}
+          - {labels: '{channel="web-portal"}', value: 2}
+`, in.String(), qq)
+	file := filepath.Join(dir, "states.test.yml")
+	os.WriteFile(file, []byte(test), 0o644)
+	cmd := exec.Command(promtool, "test", "rules", file)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the state timeline's query on the scraped states: %v\n%s\n%s", err, out, test)
+	}
+}
