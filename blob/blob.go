@@ -205,6 +205,10 @@ func (e *readErr) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// headBufs hold the head of a streamed Put: one byte more than the journal
+// takes, to know whether the blob ends within it.
+var headBufs = sync.Pool{New: func() any { b := make([]byte, journalMaxBlob+1); return &b }}
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // Put implements Store. The blob is written to a temporary file while it is
@@ -214,6 +218,25 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b 
 func (d *Dir) Put(r io.Reader, limit int64) (Ref, error) {
 	if br, ok := r.(*bytes.Reader); ok && (limit <= 0 || br.Size() <= limit) {
 		return d.putSmall(br)
+	}
+	if d.jr != nil {
+		// A streamed blob that turns out small (a letter's attachment)
+		// goes through the journal too: read its head, and stream the
+		// rest only when there is more.
+		hp := headBufs.Get().(*[]byte)
+		defer headBufs.Put(hp)
+		head := *hp
+		n, err := io.ReadFull(r, head)
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			if limit > 0 && int64(n) > limit {
+				return Ref{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)
+			}
+			return d.putSmall(bytes.NewReader(head[:n]))
+		case err != nil:
+			return Ref{}, err // the input failed
+		}
+		r = io.MultiReader(bytes.NewReader(head[:n]), r)
 	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "put-*")
 	if err != nil {

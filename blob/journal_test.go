@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 )
 
 func sumOf(b []byte) string {
@@ -224,5 +227,45 @@ func TestJournalBelongsToOneOpener(t *testing.T) {
 	}
 	if _, err := os.Stat(d1.path(ref.SHA256)); err != nil {
 		t.Error(err)
+	}
+}
+
+// A streamed blob that turns out small goes through the journal; one that
+// does not is streamed whole, and the limit holds on both paths.
+func TestStreamedPutUsesJournalWhenSmall(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	small := strings.Repeat("附件", 1000)
+	before := journalSize(t, d)
+	ref, err := d.Put(strings.NewReader(small), 0)
+	if err != nil || ref.Size != int64(len(small)) {
+		t.Fatalf("Put = %+v, %v", ref, err)
+	}
+	if journalSize(t, d) == before {
+		t.Error("a small streamed blob did not go through the journal")
+	}
+	big := strings.Repeat("x", journalMaxBlob+10)
+	before = journalSize(t, d)
+	ref, err = d.Put(iotest.OneByteReader(strings.NewReader(big)), 0)
+	if err != nil || ref.SHA256 != sumOf([]byte(big)) {
+		t.Fatalf("Put(big) = %+v, %v", ref, err)
+	}
+	if journalSize(t, d) != before {
+		t.Error("a large streamed blob went through the journal")
+	}
+	if got, _ := os.ReadFile(d.path(ref.SHA256)); string(got) != big {
+		t.Error("large streamed blob stored wrong")
+	}
+	for _, in := range []string{small, big} {
+		if _, err := d.Put(strings.NewReader(in), int64(len(in)-1)); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("Put of %d bytes with limit %d: %v, want ErrTooLarge", len(in), len(in)-1, err)
+		}
+	}
+	// An input that fails is the input's error, not the store's.
+	if _, err := d.Put(iotest.ErrReader(errors.New("reset by peer")), 0); err == nil || errors.Is(err, ErrStore) {
+		t.Errorf("failing input: %v", err)
 	}
 }
