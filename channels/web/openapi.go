@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -45,6 +46,13 @@ func (c *Channel) openAPI() ([]byte, error) {
 	if len(c.cfg.CORS.AllowedOrigins) == 0 {
 		delete(post, "options")
 		delete(responses, "403")
+	} else if pre, ok := post["options"].(map[string]any); ok && !slices.Contains(c.cfg.CORS.AllowedOrigins, "*") {
+		// The origins that may submit.
+		for _, p := range pre["parameters"].([]any) {
+			if p := p.(map[string]any); p["name"] == "Origin" {
+				p["schema"] = map[string]any{"type": "string", "enum": c.cfg.CORS.AllowedOrigins}
+			}
+		}
 	}
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
 	for _, name := range []string{"PetitionJSON", "PetitionForm", "PetitionMultipart"} {

@@ -141,7 +141,7 @@ func TestOpenAPIExchanges(t *testing.T) {
 			status              int
 		}{
 			{"preflight", "OPTIONS", "", []map[string]string{preflight}, nil, true, 204},
-			{"preflight from another origin", "OPTIONS", "", []map[string]string{evil}, nil, true, 403},
+			{"preflight from another origin", "OPTIONS", "", []map[string]string{evil}, nil, false, 403},
 			{"OPTIONS without the preflight header", "OPTIONS", "", []map[string]string{good, auth}, nil, false, 405},
 			{"OPTIONS without token", "OPTIONS", "", []map[string]string{good}, nil, false, 401},
 			{"no token", "POST", "application/json", nil, js, false, 401},
