@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"github.com/court12368/petitiond/channels/web"
+	"github.com/court12368/petitiond/config"
 	"github.com/court12368/petitiond/internal/testutil/openapitest"
+	"github.com/court12368/petitiond/mapping"
 	"github.com/court12368/petitiond/petition"
 )
 
@@ -293,5 +295,27 @@ func TestOpenAPIFollowsConfig(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 405 {
 		t.Errorf("POST openapi.json: %d, want 405", r.StatusCode)
+	}
+}
+
+// TestOpenAPIMapped: with a mapping the body is the partner's own shape,
+// and the served document says so: the partner's request validates.
+func TestOpenAPIMapped(t *testing.T) {
+	var spec mapping.Spec
+	if err := config.DecodeStrict("m.yaml", []byte("content: {from: detail.body, required: true}\nsource_id: {from: msgId}\n"), &spec); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startMapped(t, nil, m)
+	doc, _ := openapitest.Fetch(t, h.url+"/openapi.json", nil)
+	body := []byte(`{"msgId":"wx-9","detail":{"body":"判决生效半年未执行"},"user":{"openid":"oX1"}}`)
+	if r := doc.Do(t, &http.Client{}, h.request("POST", "application/json", nil), body, true); r.Resp.StatusCode != 201 {
+		t.Errorf("partner body: %d %s, want 201", r.Resp.StatusCode, r.Body)
+	}
+	if r := doc.Do(t, &http.Client{}, h.request("POST", "application/json", nil), []byte(`{"msgId":"wx-10"}`), true); r.Resp.StatusCode != 422 {
+		t.Errorf("partner body without the mapped content: %d %s, want 422", r.Resp.StatusCode, r.Body)
 	}
 }

@@ -39,8 +39,9 @@ func schemathesis(t *testing.T) string {
 	return bin
 }
 
-// TestOpenAPIFuzz runs schemathesis against a running daemon's web channel
-// and CTI webhook, each from the OpenAPI document it serves: generated
+// TestOpenAPIFuzz runs schemathesis against a running daemon's web
+// channels (one open, one with a token, CORS and a path of its own) and its
+// CTI webhook, each from the OpenAPI document it serves: generated
 // valid and invalid requests must get no 5xx and no response outside the
 // document. A bounded number of examples keeps it under two minutes.
 func TestOpenAPIFuzz(t *testing.T) {
@@ -79,7 +80,8 @@ func TestOpenAPIFuzz(t *testing.T) {
 		examples = "100"
 	}
 	for _, target := range []struct{ name, url string }{
-		{"web", "http://" + web + "/api/v1/petitions/openapi.json"},
+		{"web", "http://" + e.webAddr + "/petitions/openapi.json"},
+		{"web-guarded", "http://" + web + "/api/v1/petitions/openapi.json"},
 		{"cti", "http://" + cti + "/hooks/cti/openapi.json"},
 	} {
 		t.Run(target.name, func(t *testing.T) {
