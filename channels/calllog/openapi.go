@@ -1,6 +1,7 @@
 package calllog
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -39,7 +40,17 @@ func ctiOpenAPI(cfg *CTIConfig) ([]byte, error) {
 	info["description"] = info["description"].(string) + fmt.Sprintf(
 		"\n\nThis webhook: POST %s; a request at most %d bytes; authentication: %s.",
 		cfg.Path, int64(cfg.MaxBodySize), map[bool]string{true: "bearer token", false: "none"}[cfg.AuthToken != ""])
-	return json.MarshalIndent(doc, "", "  ")
+	if len(doc) != 5 {
+		return nil, fmt.Errorf("embedded openapi.json: %d top-level keys; list every one in ordered", len(doc))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ordered(doc)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // serveOpenAPI answers GET <path>/openapi.json. It needs no token: the
@@ -57,4 +68,18 @@ func serveCTIOpenAPI(doc []byte) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(doc)
 	})
+}
+
+// ctiOpenAPIOrder is the order of the document's top-level keys (the rest
+// are sorted by encoding/json), for people reading it.
+type ctiOpenAPIOrder struct {
+	OpenAPI    any `json:"openapi"`
+	Info       any `json:"info"`
+	Servers    any `json:"servers"`
+	Paths      any `json:"paths"`
+	Components any `json:"components"`
+}
+
+func ordered(doc map[string]any) ctiOpenAPIOrder {
+	return ctiOpenAPIOrder{doc["openapi"], doc["info"], doc["servers"], doc["paths"], doc["components"]}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -78,7 +79,17 @@ func (c *Channel) openAPI() ([]byte, error) {
 			"at most %d attachments of at most %d bytes each; authentication: %s.",
 		c.cfg.Path, int64(c.cfg.MaxBodySize), int64(c.cfg.MaxRequestSize), c.cfg.MaxAttachments, int64(c.cfg.MaxAttachmentSize),
 		map[bool]string{true: "bearer token", false: "none"}[c.cfg.AuthToken != ""])
-	return json.MarshalIndent(doc, "", "  ")
+	if len(doc) != 5 {
+		return nil, fmt.Errorf("embedded openapi.json: %d top-level keys; list every one in ordered", len(doc))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(ordered(doc)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // serveOpenAPI answers GET <path>/openapi.json with the document (the
@@ -99,4 +110,18 @@ func (c *Channel) serveOpenAPI(doc []byte) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(doc)
 	})
+}
+
+// openAPIOrder is the order of the document's top-level keys (the rest
+// are sorted by encoding/json), for people reading it.
+type openAPIOrder struct {
+	OpenAPI    any `json:"openapi"`
+	Info       any `json:"info"`
+	Servers    any `json:"servers"`
+	Paths      any `json:"paths"`
+	Components any `json:"components"`
+}
+
+func ordered(doc map[string]any) openAPIOrder {
+	return openAPIOrder{doc["openapi"], doc["info"], doc["servers"], doc["paths"], doc["components"]}
 }
