@@ -105,4 +105,16 @@ fi
 "${SCRIPTS_DIR}/dovecot.sh" install
 
 "${SCRIPTS_DIR}/kafka.sh" fetch
+
+# --- schemathesis (OpenAPI fuzzing of the web channel and the CTI webhook) ---
+# A pinned schemathesis from PyPI in a venv under ~/.cache/petitiond; needs
+# python3 with venv (python3-venv on Debian), installed here when missing.
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  [[ ${EUID} -eq 0 ]] || die "python3 with venv missing; run as root: apt-get install -y python3 python3-venv"
+  log "apt-get install python3 python3-venv"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-venv; } \
+    </dev/null >>"${TMPDIR:-/tmp}/petitiond-apt-deps.log" 2>&1 || die "apt-get install python3-venv failed"
+fi
+"${SCRIPTS_DIR}/schemathesis.sh" install
+# --- end schemathesis ---
 log "done"

@@ -31,6 +31,9 @@ export PETITIOND_KAFKA="127.0.0.1:${KAFKA_PORT:-9092}"
 export PETITIOND_KAFKA_SCRIPT="$PWD/scripts/kafka.sh"
 export PETITIOND_DOVECOT="127.0.0.1:${DOVECOT_PORT:-10143}"
 export PETITIOND_DOVECOT_SCRIPT="$PWD/scripts/dovecot.sh"
+# The OpenAPI fuzzer (test/integration/openapi_fuzz_test.go), installed by deps.sh.
+PETITIOND_SCHEMATHESIS="$(bash scripts/schemathesis.sh path)"
+export PETITIOND_SCHEMATHESIS
 
 log "go vet"
 go vet ./...

@@ -439,6 +439,11 @@ func (s *ctiServer) addr() string { return s.ln.Addr().String() }
 func (s *ctiServer) serve(ctx context.Context) {
 	mux := http.NewServeMux()
 	mux.Handle(s.cfg.Path, s)
+	if doc, err := ctiOpenAPI(s.cfg); err == nil {
+		mux.Handle(ctiSpecPath(s.cfg.Path), serveCTIOpenAPI(doc))
+	} else {
+		s.r.log.Error("calllog: CTI OpenAPI document not served", "err", err)
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

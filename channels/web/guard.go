@@ -229,10 +229,7 @@ func (f *framing) endOfLine(line []byte) (ambiguous bool) {
 // guard wraps the submission handler.
 func (c *Channel) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if g, ok := r.Context().Value(connKey{}).(*guardedConn); ok && g.ambig.Load() {
-			w.Header().Set("Connection", "close")
-			c.log.Warn("web: request with both Content-Length and Transfer-Encoding refused; connection closed", "client", clientIP(r, c.cfg.TrustedProxies))
-			c.fail(w, http.StatusBadRequest, "bad_request", "", "Content-Length and Transfer-Encoding together are not allowed (RFC 9112 section 6.3)")
+		if c.refuseAmbiguous(w, r) {
 			return
 		}
 		if !c.cors(w, r) {
@@ -246,6 +243,19 @@ func (c *Channel) guard(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refuseAmbiguous answers 400 (and closes the connection) when the
+// request had both Content-Length and Transfer-Encoding.
+func (c *Channel) refuseAmbiguous(w http.ResponseWriter, r *http.Request) bool {
+	g, ok := r.Context().Value(connKey{}).(*guardedConn)
+	if !ok || !g.ambig.Load() {
+		return false
+	}
+	w.Header().Set("Connection", "close")
+	c.log.Warn("web: request with both Content-Length and Transfer-Encoding refused; connection closed", "client", clientIP(r, c.cfg.TrustedProxies))
+	c.fail(w, http.StatusBadRequest, "bad_request", "", "Content-Length and Transfer-Encoding together are not allowed (RFC 9112 section 6.3)")
+	return true
 }
 
 // cors applies the allow-list; it reports whether the request goes on.

@@ -168,8 +168,13 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	c.ln = nil // Run's now
 	c.mu.Unlock()
 	defer ln.Close()
+	doc, err := c.openAPI()
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle(c.cfg.Path, c.guard(c))
+	mux.Handle(specPath(c.cfg.Path), c.serveOpenAPI(doc))
 	var conns connTracker
 	srv := &http.Server{
 		Handler:           mux,

@@ -43,6 +43,13 @@ func start(t *testing.T, mod func(*web.Config)) *harness {
 
 func startMapped(t *testing.T, mod func(*web.Config), mapper *mapping.Mapper) *harness {
 	t.Helper()
+	return startRouted(t, mod, mapper, "")
+}
+
+// startRouted runs the channel with route rules (YAML, the routes.rules
+// list) added to the engine's configuration.
+func startRouted(t *testing.T, mod func(*web.Config), mapper *mapping.Mapper, rules string) *harness {
+	t.Helper()
 	cfg := web.NewConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.MaxBodySize = 4096
@@ -61,14 +68,21 @@ func startMapped(t *testing.T, mod func(*web.Config), mapper *mapping.Mapper) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, _ := config.Parse("t.yaml", []byte("kafka: {brokers: [x]}\nroutes: {default_topic: in, dead_letter_topic: dead}\n"), channels.NewRegistry())
-	rules, err := router.Compile(rc)
+	routes := "routes: {default_topic: in, dead_letter_topic: dead}\n"
+	if rules != "" {
+		routes = "routes:\n  default_topic: in\n  dead_letter_topic: dead\n  rules:\n" + rules
+	}
+	rc, err := config.Parse("t.yaml", []byte("kafka: {brokers: [x]}\n"+routes), channels.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compiled, err := router.Compile(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prod := tu.NewFakeProducer()
 	m := engine.NewMetrics(prometheus.NewRegistry(), prod.Healthy)
-	eng := engine.New(log, &normalize.Normalizer{Blobs: blobs}, rules, prod, m, 100)
+	eng := engine.New(log, &normalize.Normalizer{Blobs: blobs}, compiled, prod, m, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ch.Run(ctx, eng.Sink("web-t", "web")) }()
