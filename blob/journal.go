@@ -34,8 +34,15 @@ import (
 // then the journal is emptied. A torn last record is a Put that never
 // returned: it is dropped.
 //
-// Record: "PBJ1" | uint32 length | 32 bytes sha256 | data | uint32 crc32c
-// of everything before it in the record.
+// References (Dir.Reference) share the journal: they are written to
+// refs.log without an fsync and to the journal as a reference record, so a
+// letter's blobs and its references cost one group commit, not one each;
+// a replay appends them to refs.log again (a sha256 listed twice is
+// harmless).
+//
+// Record: "PBJ1" (a blob) or "PBR1" (references) | uint32 length | 32
+// bytes: the blob's sha256, zero for references | data (the blob, or the
+// refs.log lines) | uint32 crc32c of everything before it in the record.
 
 const (
 	journalName = "journal.log"
@@ -48,7 +55,10 @@ const (
 	journalRotate = 64 << 20
 )
 
-var journalMagic = [4]byte{'P', 'B', 'J', '1'}
+var (
+	journalMagic = [4]byte{'P', 'B', 'J', '1'}
+	refsMagic    = [4]byte{'P', 'B', 'R', '1'}
+)
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -98,6 +108,13 @@ func (j *journal) replay(f *os.File) error {
 		return err
 	}
 	n, err := readJournal(bufio.NewReader(f), func(sum string, data []byte) error {
+		if sum == "" { // references
+			if j.d.refs == nil {
+				return nil
+			}
+			_, err := j.d.refs.f.Write(data)
+			return err
+		}
 		if j.d.intact(sum, data) {
 			return nil
 		}
@@ -109,7 +126,8 @@ func (j *journal) replay(f *os.File) error {
 		return err
 	}
 	if n > 0 {
-		// The blob files that were intact were written without an fsync.
+		// The blob files that were intact, and refs.log, were written
+		// without an fsync.
 		if err := syncfs(j.d.root); err != nil {
 			return err
 		}
@@ -120,8 +138,9 @@ func (j *journal) replay(f *os.File) error {
 	return f.Sync()
 }
 
-// readJournal calls fn for every complete record of r and returns how
-// many there were. It stops at the first torn or corrupt record.
+// readJournal calls fn for every complete record of r (sum "" for a
+// reference record) and returns how many there were. It stops at the
+// first torn or corrupt record.
 func readJournal(r io.Reader, fn func(sum string, data []byte) error) (int, error) {
 	n := 0
 	var hdr [4 + 4 + sha256.Size]byte
@@ -129,7 +148,8 @@ func readJournal(r io.Reader, fn func(sum string, data []byte) error) (int, erro
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return n, nil // end, or a torn header
 		}
-		if !bytes.Equal(hdr[:4], journalMagic[:]) {
+		refs := bytes.Equal(hdr[:4], refsMagic[:])
+		if !refs && !bytes.Equal(hdr[:4], journalMagic[:]) {
 			return n, nil
 		}
 		size := binary.LittleEndian.Uint32(hdr[4:8])
@@ -145,21 +165,27 @@ func readJournal(r io.Reader, fn func(sum string, data []byte) error) (int, erro
 			return n, nil
 		}
 		data = data[:size]
-		sum := sha256.Sum256(data)
-		if !bytes.Equal(sum[:], hdr[8:]) {
-			return n, nil
+		hexSum := ""
+		if !refs {
+			sum := sha256.Sum256(data)
+			if !bytes.Equal(sum[:], hdr[8:]) {
+				return n, nil
+			}
+			hexSum = hex.EncodeToString(sum[:])
 		}
-		if err := fn(hex.EncodeToString(sum[:]), data); err != nil {
+		if err := fn(hexSum, data); err != nil {
 			return n, err
 		}
 		n++
 	}
 }
 
-// record encodes one journal record.
-func record(sum [sha256.Size]byte, data []byte) []byte {
+// record encodes one journal record of a blob.
+func record(sum [sha256.Size]byte, data []byte) []byte { return encodeRecord(journalMagic, sum, data) }
+
+func encodeRecord(magic [4]byte, sum [sha256.Size]byte, data []byte) []byte {
 	b := make([]byte, 0, 4+4+sha256.Size+len(data)+4)
-	b = append(b, journalMagic[:]...)
+	b = append(b, magic[:]...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
 	b = append(b, sum[:]...)
 	b = append(b, data...)
@@ -169,31 +195,63 @@ func record(sum [sha256.Size]byte, data []byte) []byte {
 // put stores a small blob: appended to the journal, durable with the next
 // shared fsync, then written to its file without one.
 func (j *journal) put(sum [sha256.Size]byte, hexSum string, data []byte) (Ref, error) {
-	rec := record(sum, data)
+	var ref Ref
+	err := j.append(record(sum, data), func() (err error) {
+		ref, err = j.d.writeFile(hexSum, data)
+		return err
+	})
+	if err != nil {
+		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return ref, nil
+}
+
+// append writes rec to the journal, waits for a shared fsync that covers
+// it, then runs after (the part a rotation must not cut in two) before it
+// lets a rotation happen.
+func (j *journal) append(rec []byte, after func() error) error {
 	j.rot.RLock()
+	err := j.appendLocked(rec)
+	if err == nil && after != nil {
+		err = after()
+	}
+	j.rot.RUnlock()
+	if err == nil {
+		j.maybeRotate()
+	}
+	return err
+}
+
+// appendReferences makes refs.log lines durable; the caller holds rot
+// shared and has written them to refs.log.
+func (j *journal) appendReferences(lines []byte) error {
+	return j.appendLocked(encodeRecord(refsMagic, [sha256.Size]byte{}, lines))
+}
+
+// appendLocked writes rec and waits for a shared fsync that started after
+// it; the caller holds rot shared.
+func (j *journal) appendLocked(rec []byte) error {
 	j.mu.Lock()
 	_, err := j.f.Write(rec)
 	if err == nil {
 		j.size += int64(len(rec))
 	}
-	full := j.size >= j.rotateAt
 	f := j.f
 	j.mu.Unlock()
-	if err == nil {
-		err = j.gs.do(func() error { return j.d.fsync(f) })
-	}
-	var ref Ref
-	if err == nil {
-		ref, err = j.d.writeFile(hexSum, data)
-	}
-	j.rot.RUnlock()
 	if err != nil {
-		return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
+		return err
 	}
+	return j.gs.do(func() error { return j.d.fsync(f) })
+}
+
+// maybeRotate rotates a full journal; call it holding no lock.
+func (j *journal) maybeRotate() {
+	j.mu.Lock()
+	full := j.size >= j.rotateAt
+	j.mu.Unlock()
 	if full {
 		j.rotate()
 	}
-	return ref, nil
 }
 
 // rotate waits for the writers in progress, makes every blob file durable

@@ -269,3 +269,41 @@ func TestStreamedPutUsesJournalWhenSmall(t *testing.T) {
 		t.Errorf("failing input: %v", err)
 	}
 }
+
+// References share the journal's group commit: a reference whose refs.log
+// line was lost (never synced before a power failure) is written again
+// from the journal on the next start.
+func TestJournalReplaysReferences(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := d.Put(bytes.NewReader([]byte("被引用的原件")), 0)
+	logPath := filepath.Join(dir, "refs.log")
+	fi, _ := os.Stat(logPath)
+	journalBefore := journalSize(t, d)
+	if err := d.Reference(ref.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	if journalSize(t, d) == journalBefore {
+		t.Fatal("the reference did not go through the journal")
+	}
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), ref.SHA256) {
+		t.Fatal("the reference is not in refs.log")
+	}
+	fsyncs := d.Fsyncs()
+	d.Close()
+	os.Truncate(logPath, fi.Size()) // the unsynced line is lost
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), ref.SHA256) {
+		t.Error("the lost reference was not replayed into refs.log")
+	}
+	if fsyncs > 3 {
+		t.Errorf("%d fsyncs for one blob and its reference", fsyncs)
+	}
+}

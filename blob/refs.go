@@ -158,6 +158,26 @@ func (d *Dir) Reference(sums ...string) error {
 	if len(b) == 0 {
 		return nil
 	}
+	if d.jr != nil {
+		// Durable through the journal, in the same group commit as the
+		// blobs being stored meanwhile; refs.log itself is synced when
+		// the journal is emptied. The rotation lock keeps the two writes
+		// on one side of a rotation.
+		d.jr.rot.RLock()
+		l.mu.Lock()
+		_, err := l.f.Write(b)
+		l.mu.Unlock()
+		if err == nil {
+			err = d.jr.appendReferences(b)
+		}
+		d.jr.rot.RUnlock()
+		if err != nil {
+			return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+		}
+		d.jr.maybeRotate()
+		l.remember(added)
+		return nil
+	}
 	l.mu.Lock()
 	_, err := l.f.Write(b)
 	l.mu.Unlock()
