@@ -251,6 +251,13 @@ func score(in Input, subject, content string) (string, []string) {
 	}
 	clauses := splitClauses(full)
 	can := present(full)
+	var otherBody []bool // clauses that name another body (police, …)
+	if containsAny(full, notCourt) {
+		otherBody = make([]bool, len(clauses))
+		for i, c := range clauses {
+			otherBody[i] = containsAny(c, notCourt)
+		}
+	}
 	var scores [len(scoreOrder)]float64
 	var evidence [len(scoreOrder)][]string
 	type counted struct{ clause, start, end int }
@@ -264,7 +271,7 @@ func score(in Input, subject, content string) (string, []string) {
 				continue
 			}
 			for ci, c := range clauses {
-				if l.category == FilingRefusal && containsAny(c, notCourt) {
+				if l.category == FilingRefusal && otherBody != nil && otherBody[ci] {
 					continue // the police's refusal to open a case is not a court's
 				}
 				at, span := matchEntry(c, e)
