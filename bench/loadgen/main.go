@@ -223,7 +223,7 @@ routes: {default_topic: %s, dead_letter_topic: %s.dead}
 channels:
   - name: web-bench
     type: web
-    settings: {listen: %q, queue_wait: 10s}
+    settings: {listen: %q, queue_wait: 10s, max_connections_per_client: 0}
 admin: {listen: %q, pprof: true}
 log: {level: warn}
 `, brokers, filepath.Join(dir, "blobs"), blobSync, filepath.Join(dir, "state"), topic, topic, web, admin)
