@@ -237,7 +237,7 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 			e.deadLetter(ch, it, start, "route", err)
 			return
 		}
-		value, err := json.Marshal(p)
+		value, err := p.AppendJSON(make([]byte, 0, len(p.Subject)+len(p.Content)+1024))
 		if err != nil {
 			e.deadLetter(ch, it, start, "encode", err)
 			return

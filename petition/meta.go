@@ -114,8 +114,10 @@ const hexDigits = "0123456789abcdef"
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
+	valid := utf8.ValidString(s)
 	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
+		c := s[i]
+		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
 				continue
@@ -139,6 +141,19 @@ func appendString(b []byte, s string) []byte {
 			}
 			i++
 			start = i
+			continue
+		}
+		if valid {
+			// Valid UTF-8: only U+2028 and U+2029 (E2 80 A8/A9) need
+			// escaping among the multi-byte runes.
+			if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				b = append(b, s[start:i]...)
+				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xf])
+				i += 3
+				start = i
+				continue
+			}
+			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
