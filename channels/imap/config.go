@@ -108,7 +108,7 @@ func NewConfig() *Config {
 		MaxMessageSize:      64 << 20,
 		BatchSize:           50,
 		MaxInFlight:         500,
-		Workers:             4,
+		Workers:             8,
 		ReconnectBackoffMin: units.Duration(time.Second),
 		ReconnectBackoffMax: units.Duration(2 * time.Minute),
 		CommandTimeout:      units.Duration(2 * time.Minute),
