@@ -108,6 +108,16 @@ func appendValue(b []byte, v any) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// verbatim marks the bytes of valid UTF-8 that appendString copies as they
+// are: printable ASCII other than " \ < > &, and bytes ≥ 0x80 other than
+// 0xE2 (which may start U+2028 or U+2029).
+var verbatim = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0xE2
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string escaped as encoding/json does:
 // HTML-safe (<, >, & as \u003c …), U+2028 and U+2029 escaped, invalid
 // UTF-8 as U+FFFD.
@@ -117,6 +127,20 @@ func appendString(b []byte, s string) []byte {
 	valid := utf8.ValidString(s)
 	for i := 0; i < len(s); {
 		c := s[i]
+		if valid {
+			// One table lookup a byte for what needs no escaping: safe
+			// ASCII, and every byte of a multi-byte rune but the lead
+			// byte of U+2028/U+2029.
+			for verbatim[c] {
+				if i++; i == len(s) {
+					break
+				}
+				c = s[i]
+			}
+			if i == len(s) {
+				break
+			}
+		}
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
