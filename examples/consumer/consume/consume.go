@@ -98,6 +98,10 @@ type Stats struct {
 	Committed  atomic.Int64 // offsets committed
 }
 
+// maxFailedCommits is how many offset commits in a row may fail before Run
+// gives up.
+const maxFailedCommits = 10
+
 // Run consumes until ctx ends (then it returns nil) or the group fails.
 func Run(ctx context.Context, cfg Config) error {
 	if len(cfg.Brokers) == 0 || cfg.GroupID == "" || len(cfg.Topics) == 0 || cfg.Handler == nil {
@@ -134,6 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	defer r.Close()
 
+	failedCommits := 0
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -172,10 +177,19 @@ func Run(ctx context.Context, cfg Config) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			// After a rebalance the partition may belong to another
-			// member now, which reads the record again: at least once.
-			return fmt.Errorf("consume: commit: %w", err)
+			// A commit fails when a rebalance ended the group's
+			// generation: the partition's next owner reads the record
+			// again (at least once), dedupe or the upsert absorbs it.
+			// Only a commit that keeps failing stops the consumer.
+			failedCommits++
+			log.Warn("offset not committed; the record may be read again", "topic", m.Topic,
+				"partition", m.Partition, "offset", m.Offset, "err", err)
+			if failedCommits >= maxFailedCommits {
+				return fmt.Errorf("consume: %d commits in a row failed: %w", failedCommits, err)
+			}
+			continue
 		}
+		failedCommits = 0
 		stats.Committed.Add(1)
 	}
 }
