@@ -56,7 +56,7 @@ func (s *server) start(addr string) {
 	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return s.mem.NewSession(), nil, nil
+			return flushingSession{s.mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		InsecureAuth: true,
 		Caps:         s.capSet(),
@@ -847,4 +847,17 @@ func TestMoveWithoutMoveCapability(t *testing.T) {
 	if n := len(sk2.submitted()); n != 1 {
 		t.Errorf("the letter was submitted %d times, want once", n)
 	}
+}
+
+// flushingSession sends the updates queued before IDLE when IDLE starts, as
+// Dovecot does (RFC 2177: the server sends what is pending); the in-memory
+// server sends only those that arrive during IDLE, so a letter appended
+// between a command and IDLE was announced only after IDLE ended.
+type flushingSession struct{ imapserver.SessionIMAP4rev2 }
+
+func (s flushingSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := s.SessionIMAP4rev2.Poll(w, true); err != nil {
+		return err
+	}
+	return s.SessionIMAP4rev2.Idle(w, stop)
 }

@@ -1057,6 +1057,15 @@ func (s *session) waitForWork(ctx context.Context) error {
 		s.inboxDue = true
 		return nil
 	}
+	// A NOOP first: it brings what the server has pending (a letter that
+	// arrived since the last command), for servers that do not send it
+	// when IDLE starts.
+	if err := s.guard(s.cl.Noop().Wait); err != nil {
+		return fmt.Errorf("noop: %w", err)
+	}
+	if c.dirty.Load() {
+		return nil
+	}
 	var idle *imapclient.IdleCommand
 	if err := s.guard(func() (err error) { idle, err = s.cl.Idle(); return err }); err != nil {
 		return fmt.Errorf("idle: %w", err)
