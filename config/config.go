@@ -227,9 +227,10 @@ type Admin struct {
 	// listener private).
 	Pprof bool `yaml:"pprof" desc:"serve Go's profiler under /debug/pprof/ on the admin listener"`
 	// AuthToken, when set, is required as "Authorization: Bearer …" for
-	// everything but /healthz and /readyz (the status page, /metrics,
-	// /debug/pprof/); use auth_token_file or ${VAR}.
-	AuthToken string `yaml:"auth_token" desc:"bearer token required for the status page, /status.json, /metrics and /debug/pprof/ (not /healthz, /readyz); use auth_token_file or ${VAR}"`
+	// everything but /healthz, /readyz and the record schemas under
+	// /schemas/ (the status page, /metrics, /debug/pprof/); use
+	// auth_token_file or ${VAR}.
+	AuthToken string `yaml:"auth_token" desc:"bearer token required for the status page, /status.json, /metrics and /debug/pprof/ (not /healthz, /readyz, /schemas/); use auth_token_file or ${VAR}"`
 	// TLSCertFile and TLSKeyFile serve the admin listener over HTTPS.
 	TLSCertFile string `yaml:"tls_cert_file" desc:"certificate (PEM) to serve the admin listener over HTTPS; with tls_key_file"`
 	TLSKeyFile  string `yaml:"tls_key_file" desc:"private key (PEM) of tls_cert_file"`

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/schema"
 )
 
 // adminListener listens for the admin server, over TLS when configured.
@@ -32,13 +33,16 @@ func adminListener(ac config.Admin) (net.Listener, error) {
 }
 
 // adminAuth requires the bearer token for everything but the health
-// probes, which load balancers and orchestrators call without one.
+// probes, which load balancers and orchestrators call without one, and the
+// record schemas, which are the public contract (they ship in the
+// repository and hold nothing about any petition) and are fetched by
+// consumers and registry tooling that have no admin token.
 func adminAuth(token string, next http.Handler) http.Handler {
 	if token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || strings.HasPrefix(r.URL.Path, "/schemas/") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -83,4 +87,20 @@ func warnAdmin(ac config.Admin, log *slog.Logger) {
 	if ac.TLSCertFile == "" && ac.AuthToken != "" {
 		log.Warn("SECURITY: admin.auth_token is sent in clear text beyond loopback; set admin.tls_cert_file and tls_key_file", "addr", ac.Listen)
 	}
+}
+
+// serveSchema serves the record JSON Schemas at /schemas/<file>
+// (petition.v1.json, deadletter.v1.json): the documents the records'
+// ce_dataschema header names by their $id.
+func serveSchema(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	for _, f := range schema.Records() {
+		if f.Name == name {
+			w.Header().Set("Content-Type", "application/schema+json")
+			w.Header().Set("Cache-Control", "max-age=300")
+			w.Write(f.Data)
+			return
+		}
+	}
+	http.NotFound(w, r)
 }

@@ -286,6 +286,7 @@ func (d *Daemon) startAdmin() error {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("/readyz", d.readyz)
+	mux.HandleFunc("GET /schemas/{name}", serveSchema)
 	d.admin = &http.Server{Handler: adminAuth(d.cfg.Admin.AuthToken, mux), ReadHeaderTimeout: 5 * time.Second}
 	go d.admin.Serve(ln)
 	d.Log.Info("admin listening", "addr", ln.Addr().String(), "tls", d.cfg.Admin.TLSCertFile != "", "auth", d.cfg.Admin.AuthToken != "")

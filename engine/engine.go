@@ -20,6 +20,7 @@ import (
 	"github.com/court12368/petitiond/petition"
 	"github.com/court12368/petitiond/producer"
 	"github.com/court12368/petitiond/router"
+	"github.com/court12368/petitiond/schema"
 )
 
 // MaxRecordBytes bounds a record value; larger ones are dead-lettered
@@ -246,7 +247,7 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 			e.deadLetter(ch, it, start, "encode", fmt.Errorf("record of %d bytes exceeds %d", len(value), MaxRecordBytes))
 			return
 		}
-		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", p.IngestedAt)
+		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", petitionDataSchema, p.IngestedAt)
 		for _, t := range targets {
 			msgs = append(msgs, producer.Message{Topic: t.Topic, Key: []byte(t.Key), Value: value, Headers: hdrs})
 			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
@@ -311,7 +312,7 @@ func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start tim
 	if key == "" {
 		key = orig.SHA256
 	}
-	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", dl.At)
+	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", deadLetterDataSchema, dl.At)
 	e.prod.Produce([]producer.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
 		if err != nil {
 			e.finish(ch, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
@@ -322,14 +323,22 @@ func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start tim
 	})
 }
 
+// The ce_dataschema header values: the record schemas' $id, made once and
+// shared by every record (the producer only reads header values).
+var (
+	petitionDataSchema   = []byte(schema.PetitionV1ID)
+	deadLetterDataSchema = []byte(schema.DeadLetterV1ID)
+)
+
 // ceHeaders are the CloudEvents Kafka binary-binding headers.
-func ceHeaders(id, source, typ string, at time.Time) []kafka.Header {
+func ceHeaders(id, source, typ string, dataschema []byte, at time.Time) []kafka.Header {
 	return []kafka.Header{
 		{Key: "ce_specversion", Value: []byte("1.0")},
 		{Key: "ce_id", Value: []byte(id)},
 		{Key: "ce_source", Value: []byte(source)},
 		{Key: "ce_type", Value: []byte(typ)},
 		{Key: "ce_time", Value: []byte(at.UTC().Format(time.RFC3339Nano))},
+		{Key: "ce_dataschema", Value: dataschema},
 		{Key: "content-type", Value: []byte("application/json")},
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/court12368/petitiond/normalize"
 	"github.com/court12368/petitiond/petition"
 	"github.com/court12368/petitiond/router"
+	"github.com/court12368/petitiond/schema"
 )
 
 func newEngine(t *testing.T, p *tu.FakeProducer, maxInFlight int, routes string) (*engine.Engine, *engine.Metrics) {
@@ -79,13 +80,16 @@ func TestAckOnlyAfterKafka(t *testing.T) {
 	for _, h := range p.Messages()[0].Headers {
 		hdr[h.Key] = string(h.Value)
 	}
-	for _, k := range []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"} {
+	for _, k := range []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_dataschema", "content-type"} {
 		if hdr[k] == "" {
 			t.Errorf("header %s missing", k)
 		}
 	}
 	if hdr["ce_id"] != o.Records[0].ID {
 		t.Errorf("ce_id = %s, want %s", hdr["ce_id"], o.Records[0].ID)
+	}
+	if hdr["ce_dataschema"] != schema.PetitionV1ID {
+		t.Errorf("ce_dataschema = %s, want the petition schema's $id %s", hdr["ce_dataschema"], schema.PetitionV1ID)
 	}
 }
 
@@ -179,6 +183,13 @@ func TestInvalidRejectedOrDeadLettered(t *testing.T) {
 		t.Errorf("dead letter = %v", dl)
 	}
 	tu.ValidateDeadLetter(t, p.Messages()[0].Value)
+	hdr := map[string]string{}
+	for _, h := range p.Messages()[0].Headers {
+		hdr[h.Key] = string(h.Value)
+	}
+	if hdr["ce_dataschema"] != schema.DeadLetterV1ID || hdr["ce_type"] != "cn.court.petition.deadletter.v1" {
+		t.Errorf("ce_dataschema = %q, ce_type = %q, want the dead-letter schema's $id %s", hdr["ce_dataschema"], hdr["ce_type"], schema.DeadLetterV1ID)
+	}
 	if got := testutil.ToFloat64(m.DeadLettered.WithLabelValues("w", "normalize")); got != 1 {
 		t.Errorf("dead-lettered counter = %v", got)
 	}

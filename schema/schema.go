@@ -12,3 +12,28 @@ var PetitionV1 []byte
 //
 //go:embed deadletter.v1.json
 var DeadLetterV1 []byte
+
+// The schemas' $id, which every record names in its CloudEvents
+// ce_dataschema header. They are names, not locations: the admin listener
+// serves the files under /schemas/ and `petitiond schema register` puts them
+// in a schema registry. A test checks they equal the files' "$id".
+const (
+	PetitionV1ID   = "https://petitiond.court12368.cn/schema/petition.v1.json"
+	DeadLetterV1ID = "https://petitiond.court12368.cn/schema/deadletter.v1.json"
+)
+
+// File is one record schema: the name it is served and registered under,
+// its $id and its bytes.
+type File struct {
+	Name string // "petition.v1.json"
+	ID   string // the $id
+	Data []byte
+}
+
+// Records are the record schemas, petition first.
+func Records() []File {
+	return []File{
+		{Name: "petition.v1.json", ID: PetitionV1ID, Data: PetitionV1},
+		{Name: "deadletter.v1.json", ID: DeadLetterV1ID, Data: DeadLetterV1},
+	}
+}

@@ -117,4 +117,10 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
 fi
 "${SCRIPTS_DIR}/schemathesis.sh" install
 # --- end schemathesis ---
+
+# --- schema registry (the `petitiond schema register` test) ---
+# Apicurio Registry built from Maven Central into ~/.cache/petitiond; needs
+# the JRE and maven installed above.
+"${SCRIPTS_DIR}/schema-registry.sh" install
+# --- end schema registry ---
 log "done"

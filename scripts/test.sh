@@ -21,6 +21,10 @@ cleanup() {
   bash scripts/dovecot.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# --- schema registry: cleanup stops it too (the traps call cleanup by name) ---
+eval "before_schema_registry_$(declare -f cleanup)"
+cleanup() { before_schema_registry_cleanup; bash scripts/schema-registry.sh stop >/dev/null 2>&1 || true; }
+# --- end schema registry ---
 
 bash scripts/kafka.sh start >/dev/null
 # A second broker with SASL_SSL and mutual-TLS listeners for the security tests.
@@ -34,6 +38,10 @@ export PETITIOND_DOVECOT_SCRIPT="$PWD/scripts/dovecot.sh"
 # The OpenAPI fuzzer (test/integration/openapi_fuzz_test.go), installed by deps.sh.
 PETITIOND_SCHEMATHESIS="$(bash scripts/schemathesis.sh path)"
 export PETITIOND_SCHEMATHESIS
+# --- schema registry (test/integration/schema_registry_test.go), installed by deps.sh ---
+PETITIOND_SCHEMA_REGISTRY="$(bash scripts/schema-registry.sh start)"
+export PETITIOND_SCHEMA_REGISTRY
+# --- end schema registry ---
 
 log "go vet"
 go vet ./...

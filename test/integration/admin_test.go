@@ -87,7 +87,7 @@ func TestAdminTLSAndToken(t *testing.T) {
 		want      int
 	}{
 		{"/metrics", "", 401}, {"/metrics", "wrong", 401}, {"/metrics", token, 200},
-		{"/healthz", "", 200}, {"/readyz", "", 200},
+		{"/healthz", "", 200}, {"/readyz", "", 200}, {"/schemas/petition.v1.json", "", 200},
 	} {
 		if got := get(c.path, c.tok); got != c.want {
 			t.Errorf("GET %s (token %q): %d, want %d", c.path, c.tok, got, c.want)

@@ -50,7 +50,7 @@ func checkRecord(t *testing.T, what string, rec record, rep reply) {
 	if ra, _ := time.Parse(time.RFC3339Nano, v["received_at"].(string)); ra.IsZero() || ra.Format(time.RFC3339Nano) != rep.ReceivedAt {
 		t.Errorf("%s: received_at %v, reply %v", what, v["received_at"], rep.ReceivedAt)
 	}
-	for _, h := range []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"} {
+	for _, h := range []string{"ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_dataschema", "content-type"} {
 		if rec.Headers[h] == "" {
 			t.Errorf("%s: header %s missing", what, h)
 		}

@@ -28,6 +28,9 @@ Usage:
   petitiond channels          list the channel types
   petitiond example TYPE      print a commented example config for a channel type
   petitiond schema            print the JSON Schema of the config file
+  petitiond schema register -c FILE -registry URL
+                              register the record JSON Schemas as <topic>-value
+                              subjects in a Confluent-API schema registry
   petitiond blobs gc -c FILE  delete blobs no record references (-min-age 24h, -dry-run)
   petitiond version           print the version
 
@@ -65,6 +68,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(t.Example)
 		return 0
 	case "schema":
+		if len(args) > 1 && args[1] == "register" {
+			return schemaRegister(args[2:], reg, stdout, stderr)
+		}
+		if len(args) > 1 {
+			fmt.Fprintln(stderr, "usage: petitiond schema | petitiond schema register -c FILE -registry URL")
+			return 2
+		}
 		b, err := config.JSONSchema(reg)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
