@@ -300,10 +300,15 @@ func calllogTail() *Phase {
 	finish(p, u)
 	d.stop()
 	limits(p, d.topic, func(s *sample, topic string) Limit {
-		return bareAsync(brokers, topic, s, min(*cdrLines, *bareMax), 5000)
+		return bareAsync(brokers, topic, s, bareN(*cdrLines), 5000)
 	}, 0, -1)
 	return p
 }
+
+// bareN is how many records the bare async producer sends for a phase of
+// n: as many, but at least 20,000 (a short run is all start-up) and at
+// most -bare-records.
+func bareN(n int) int { return min(max(n, 20_000), *bareMax) }
 
 // waitRecords polls the topic's end offsets until it holds want records.
 func waitRecords(d *daemon, topic string, want int64, within time.Duration, errs <-chan error) error {
@@ -467,7 +472,7 @@ func imapBackfill() *Phase {
 	finish(p, u)
 	d.stop()
 	limits(p, d.topic, func(s *sample, topic string) Limit {
-		return bareAsync(brokers, topic, s, min(*letters, *bareMax), 500)
+		return bareAsync(brokers, topic, s, bareN(*letters), 500)
 	}, 0, -1)
 	return p
 }
