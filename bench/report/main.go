@@ -198,6 +198,10 @@ func ratios(p *Phase) {
 			p.Ratios["p99_vs_"+name] = *p.P99ms / *l.P99ms
 		}
 	}
+	if n := len(p.RSSSamples); n >= 2 && p.RSSSamples[0].RSSBytes > 0 {
+		// Growth over the run: 1.00 = flat.
+		p.Ratios["rss_end_vs_first_quarter"] = float64(p.RSSSamples[n-1].RSSBytes) / float64(p.RSSSamples[0].RSSBytes)
+	}
 	if p.Bare != nil {
 		v := p.Bare.Rate
 		p.BareRate = &v
