@@ -8,6 +8,11 @@
 //     latency percentiles at that rate.
 //
 // It starts the petitiond binary itself with a generated config.
+//
+// Its bare producers send fixed 1,100-byte values without headers, smaller
+// than the records petitiond produces (~2,200 bytes with key and headers):
+// make bench runs bench/report instead, whose limits send the channel's own
+// records.
 package main
 
 import (
