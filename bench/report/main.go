@@ -151,6 +151,8 @@ func main() {
 		}
 		fmt.Printf("\nJSON: %s\n", *jsonOut)
 	}
+	os.Stdout.Sync()
+	removeLeftovers()
 }
 
 func logf(format string, args ...any) {

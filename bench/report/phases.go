@@ -82,7 +82,24 @@ channels:
 func (d *daemon) stop() {
 	d.w.close()
 	d.Stop(time.Minute)
-	os.RemoveAll(d.dir)
+	leftovers = append(leftovers, d.dir)
+}
+
+// leftovers are the daemons' directories, removed when the report is out:
+// removing a blob store of a million originals takes minutes of system
+// time, which must not fall into the next phase (nor hold up the table).
+var leftovers []string
+
+func removeLeftovers() {
+	seen := map[string]bool{}
+	start := time.Now()
+	for _, dir := range leftovers {
+		if !seen[dir] {
+			seen[dir] = true
+			os.RemoveAll(dir)
+		}
+	}
+	logf("report: removed %d daemon directories in %v", len(seen), time.Since(start).Round(time.Millisecond))
 }
 
 // finish fills the phase's machine figures from the watcher (call it
