@@ -37,6 +37,7 @@ type Phase struct {
 	CPUPer1000   *float64           `json:"cpu_s_per_1000"`
 	PeakRSSBytes *int64             `json:"peak_rss_bytes"`
 	RSSSamples   []RSSSample        `json:"rss_samples"`
+	RSSMaxSample *RSSSample         `json:"rss_max_sample"`
 	RecordBytes  *int               `json:"record_bytes"`
 	Concurrency  string             `json:"concurrency"`
 	BareRate     *float64           `json:"bare_rate"`
@@ -174,7 +175,7 @@ func host() map[string]string {
 // section (the long runs are the memory tests; they are not run twice).
 func memoryRow(p *Phase, name string) *Phase {
 	m := &Phase{Name: name, Rate: p.Rate, Unit: p.Unit, Records: p.Records, Seconds: p.Seconds, CPUPer1000: p.CPUPer1000,
-		PeakRSSBytes: p.PeakRSSBytes, RSSSamples: p.RSSSamples, Note: "RSS at 25/50/75/100% of the run; flat = no growth with records", Error: p.Error}
+		PeakRSSBytes: p.PeakRSSBytes, RSSSamples: p.RSSSamples, RSSMaxSample: p.RSSMaxSample, Note: "RSS at 25/50/75/100% of the run; flat = no growth with records", Error: p.Error}
 	return m
 }
 
@@ -220,7 +221,7 @@ func printTable(f *os.File, rep *Report) {
 	fmt.Fprintln(f, "# rate/bare and rate/tool: channel ÷ limit (1.00 = the channel is as fast as a bare producer of the same records);")
 	fmt.Fprintln(f, "# p99/bare, p99/tool: channel p99 ÷ limit p99 (latency phases). CPU: petitiond's utime+stime per 1,000 records.")
 	tw := tabwriter.NewWriter(f, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\trate\tunit\tp50 ms\tp99 ms\tCPU s/1k\tpeak RSS MiB\tRSS 25/50/75/100% MiB\trecord B\tbare rate\tbare p50/p99\ttool rate\ttool p50/p99\trate/bare\trate/tool\tp99/bare\tp99/tool\t")
+	fmt.Fprintln(tw, "phase\trate\tunit\tp50 ms\tp99 ms\tCPU s/1k\tpeak RSS MiB\tRSS 25/50/75/100% MiB\tmax sampled@%\trecord B\tbare rate\tbare p50/p99\ttool rate\ttool p50/p99\trate/bare\trate/tool\tp99/bare\tp99/tool\t")
 	for _, p := range rep.Phases {
 		name := p.Name
 		if p.Error != "" {
@@ -237,12 +238,16 @@ func printTable(f *os.File, rep *Report) {
 				peak += map[bool]string{true: " ok", false: " OVER"}[*p.Pass]
 			}
 		}
+		maxs := "-"
+		if p.RSSMaxSample != nil {
+			maxs = fmt.Sprintf("%.0f@%d", float64(p.RSSMaxSample.RSSBytes)/(1<<20), p.RSSMaxSample.AtPercent)
+		}
 		rb := "-"
 		if p.RecordBytes != nil {
 			rb = fmt.Sprint(*p.RecordBytes)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			name, num(p.Rate), p.Unit, fp(p.P50ms), fp(p.P99ms), fp3(p.CPUPer1000), peak, orDash(strings.Join(rss, "/")), rb,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			name, num(p.Rate), p.Unit, fp(p.P50ms), fp(p.P99ms), fp3(p.CPUPer1000), peak, orDash(strings.Join(rss, "/")), maxs, rb,
 			limRate(p.Bare), limLat(p.Bare), limRate(p.PerfTool), limLat(p.PerfTool),
 			ratio(p, "rate_vs_bare"), ratio(p, "rate_vs_perf_tool"), ratio(p, "p99_vs_bare"), ratio(p, "p99_vs_perf_tool"))
 	}

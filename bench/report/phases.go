@@ -114,6 +114,10 @@ func finish(p *Phase, u usage) {
 		p.PeakRSSBytes = &v
 	}
 	p.RSSSamples = u.Samples
+	if u.MaxSampled.RSSBytes > 0 {
+		m := u.MaxSampled
+		p.RSSMaxSample = &m
+	}
 }
 
 // limits reads one record of the phase's topic back and measures, on

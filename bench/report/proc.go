@@ -122,6 +122,9 @@ type usage struct {
 	CPUSeconds float64
 	PeakRSS    int64 // VmHWM: the high-water mark since the process started
 	Samples    []RSSSample
+	// MaxSampled is the largest VmRSS sampled in the phase and when (a
+	// VmHWM far above the quarter samples is a spike; this says where).
+	MaxSampled RSSSample
 }
 
 // end closes the phase (call it while the process still runs).
@@ -135,6 +138,11 @@ func (w *watcher) end() usage {
 	}
 	t1 := w.points[len(w.points)-1].at
 	span := t1.Sub(w.t0)
+	for _, p := range w.points {
+		if p.rss > u.MaxSampled.RSSBytes {
+			u.MaxSampled = RSSSample{AtPercent: percentOf(p.at.Sub(w.t0), span), RSSBytes: p.rss}
+		}
+	}
 	for _, pct := range []int{25, 50, 75, 100} {
 		at := w.t0.Add(span * time.Duration(pct) / 100)
 		best := w.points[0]
@@ -155,6 +163,13 @@ func (w *watcher) close() {
 		close(w.stop)
 	}
 	<-w.done
+}
+
+func percentOf(d, span time.Duration) int {
+	if span <= 0 {
+		return 100
+	}
+	return int(100 * d / span)
 }
 
 func absDur(d time.Duration) time.Duration {
