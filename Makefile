@@ -26,7 +26,9 @@ test:
 unit:
 	$(GO) test ./...
 
-## bench: Go benchmarks plus the load harness against a real broker
+## bench: Go benchmarks, then every channel side by side with a bare kafka-go
+## producer and Kafka's ProducerPerformance on its own broker (ports 29092/29093,
+## Dovecot 29143/29993): one table, JSON in bench-results/ (see bench/README.md)
 bench: build
 	bash scripts/bench.sh
 

@@ -20,13 +20,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,13 +34,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/court12368/petitiond/bench/internal/gen"
 	"github.com/court12368/petitiond/internal/testutil"
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/simplifiedchinese"
-	"golang.org/x/text/encoding/traditionalchinese"
 )
 
 var (
@@ -86,7 +82,7 @@ func main() {
 	var total int64
 	start := time.Now()
 	for i := 0; i < *n; i++ {
-		raw := letter(i, tag)
+		raw := gen.Letter(i, tag)
 		total += int64(len(raw))
 		appendMsg(cl, base, raw)
 	}
@@ -131,7 +127,7 @@ func main() {
 	var lat, notify, net []time.Duration
 	for i := 0; i < *idleN; i++ {
 		id := fmt.Sprintf("idle-%d.%s@bench.example.cn", i, tag)
-		raw := smallLetter(id)
+		raw := gen.SmallLetter(id)
 		appended := appendMsg(cl, base, raw)
 		if *verbose {
 			fmt.Fprintf(os.Stderr, "appended %s at %s\n", id, appended.UTC().Format("15:04:05.000"))
@@ -161,7 +157,7 @@ func main() {
 		must(cl.Create(bigBox, nil).Wait())
 		boxes = append(boxes[:1], append([]string{bigBox}, boxes[1:]...)...)
 		id := "big." + tag + "@bench.example.cn"
-		raw := bigLetter(id, 50<<20)
+		raw := gen.BigLetter(id, 50<<20)
 		appendMsg(cl, bigBox, raw)
 		topic2 := topic + ".big"
 		cons2 := newConsumer(topic2)
@@ -373,110 +369,6 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func randBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
-func encode(e encoding.Encoding, s string) string {
-	b, err := e.NewEncoder().String(s)
-	must(err)
-	return b
-}
-
-func bWord(charset, raw string) string {
-	return "=?" + charset + "?B?" + base64.StdEncoding.EncodeToString([]byte(raw)) + "?="
-}
-
-func b64(raw []byte) string {
-	s := base64.StdEncoding.EncodeToString(raw)
-	var b strings.Builder
-	for len(s) > 76 {
-		b.WriteString(s[:76] + "\r\n")
-		s = s[76:]
-	}
-	b.WriteString(s)
-	return b.String()
-}
-
-func qp(raw string) string {
-	var b strings.Builder
-	w := quotedprintable.NewWriter(&b)
-	w.Write([]byte(raw))
-	w.Close()
-	return strings.ReplaceAll(strings.ReplaceAll(b.String(), "\r\n", "\n"), "\n", "\r\n")
-}
-
-func lines(ls ...string) []byte { return []byte(strings.Join(ls, "\r\n") + "\r\n") }
-
-const prose = "法院您好：我的案件（2023）赣0102执1234号判决已生效半年，执行款至今没有到账，请求法院依法督促执行。联系电话13907911234。"
-
-// letter i of the backfill: five kinds in turn, ~100 KB on average.
-func letter(i int, tag string) []byte {
-	id := fmt.Sprintf("<bf-%d.%s@bench.example.cn>", i, tag)
-	date := "Date: Tue, 05 Mar 2024 09:30:00 +0800"
-	text := strings.Repeat(prose+"\n", 20+i%20)
-	switch i % 5 {
-	case 0: // GB2312 label, GBK text, PDF attachment
-		return lines("Message-ID: "+id, date, "From: "+bWord("gb2312", encode(simplifiedchinese.GBK, "王小明"))+" <wang@example.cn>",
-			"Subject: "+bWord("gb2312", encode(simplifiedchinese.GBK, fmt.Sprintf("关于执行款的申诉（第%d号）", i))),
-			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b0"`, "",
-			"--b0", "Content-Type: text/plain; charset=gb2312", "Content-Transfer-Encoding: base64", "",
-			b64([]byte(encode(simplifiedchinese.GBK, text))),
-			"--b0", "Content-Type: application/pdf; name=\"judgement.pdf\"", "Content-Transfer-Encoding: base64",
-			"Content-Disposition: attachment; filename=\"judgement.pdf\"", "", b64(randBytes(70_000)), "--b0--")
-	case 1: // Big5, quoted-printable, JPEG attachment with an RFC 2231 name
-		return lines("Message-ID: "+id, date, "From: "+bWord("big5", encode(traditionalchinese.Big5, "陳大文"))+" <chan@example.hk>",
-			"Subject: "+bWord("big5", encode(traditionalchinese.Big5, fmt.Sprintf("關於案件進度的查詢 %d", i))),
-			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b1"`, "",
-			"--b1", "Content-Type: text/plain; charset=big5", "Content-Transfer-Encoding: quoted-printable", "",
-			qp(encode(traditionalchinese.Big5, strings.Repeat("法院您好：我於去年提起訴訟，至今未有回覆，請協助查詢。\n", 30))),
-			"--b1", "Content-Type: image/jpeg", "Content-Transfer-Encoding: base64",
-			"Content-Disposition: attachment; filename*=utf-8''%E7%85%A7%E7%89%87.jpg", "", b64(randBytes(60_000)), "--b1--")
-	case 2: // HTML only with an inline image
-		return lines("Message-ID: "+id, date, "From: =?utf-8?B?"+base64.StdEncoding.EncodeToString([]byte("孙七"))+"?= <sun7@example.cn>",
-			"Subject: "+bWord("utf-8", fmt.Sprintf("网上立案遇到困难 %d", i)), "MIME-Version: 1.0",
-			`Content-Type: multipart/related; boundary="b2"`, "",
-			"--b2", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", "",
-			b64([]byte("<html><body><p>"+strings.ReplaceAll(text, "\n", "</p><p>")+"</p><img src=\"cid:img1\"></body></html>")),
-			"--b2", "Content-Type: image/png", "Content-ID: <img1>", "Content-Transfer-Encoding: base64", "", b64(randBytes(50_000)), "--b2--")
-	case 3: // raw 8-bit GBK headers and body, a .docx attachment
-		return lines("Message-ID: "+id, date, "From: "+encode(simplifiedchinese.GBK, "李四")+" <lisi@example.cn>",
-			"Subject: "+encode(simplifiedchinese.GBK, fmt.Sprintf("请求联系承办法官 %d", i)), "MIME-Version: 1.0",
-			`Content-Type: multipart/mixed; boundary="b3"`, "",
-			"--b3", "Content-Type: text/plain; charset=GBK", "Content-Transfer-Encoding: 8bit", "",
-			encode(simplifiedchinese.GBK, text),
-			"--b3", "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Content-Transfer-Encoding: base64",
-			"Content-Disposition: attachment; filename=\""+bWord("gbk", encode(simplifiedchinese.GBK, "起诉状.docx"))+"\"", "",
-			b64(randBytes(110_000)), "--b3--")
-	default: // a forwarded letter with an attachment inside
-		return lines("Message-ID: "+id, date, "From: zhou8@example.cn", "Subject: "+bWord("utf-8", fmt.Sprintf("转发：群众来信 %d", i)),
-			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b4"`, "",
-			"--b4", "Content-Type: text/plain; charset=utf-8", "", "请看转发的信件。",
-			"--b4", "Content-Type: message/rfc822", "",
-			"Message-ID: <inner-"+strings.Trim(id, "<>")+">", "From: someone@example.cn", "Subject: "+bWord("gbk", encode(simplifiedchinese.GBK, "原始来信")),
-			"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="in4"`, "",
-			"--in4", "Content-Type: text/plain; charset=gbk", "Content-Transfer-Encoding: base64", "", b64([]byte(encode(simplifiedchinese.GBK, text))),
-			"--in4", "Content-Type: application/pdf", "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=a.pdf", "",
-			b64(randBytes(60_000)), "--in4--", "--b4--")
-	}
-}
-
-func smallLetter(id string) []byte {
-	return lines("Message-ID: <"+id+">", "Date: Tue, 05 Mar 2024 09:30:00 +0800", "From: wang@example.cn",
-		"Subject: "+bWord("utf-8", "新来信"), "Content-Type: text/plain; charset=gbk", "Content-Transfer-Encoding: base64", "",
-		b64([]byte(encode(simplifiedchinese.GBK, prose))))
-}
-
-func bigLetter(id string, size int) []byte {
-	return lines("Message-ID: <"+id+">", "Date: Tue, 05 Mar 2024 09:30:00 +0800", "From: wang@example.cn",
-		"Subject: "+bWord("utf-8", "大附件"), "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="bb"`, "",
-		"--bb", "Content-Type: text/plain; charset=utf-8", "", "附件是录像。",
-		"--bb", "Content-Type: video/mp4", "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=v.mp4", "",
-		b64(randBytes(size)), "--bb--")
 }
 
 // ---------------------------------------------------------------- misc

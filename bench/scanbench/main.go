@@ -43,6 +43,7 @@ func main() {
 	nForms := flag.Int("forms", 0, "accuracy run over this many forms (each clean and noisy)")
 	throughput := flag.Bool("throughput", false, "pages per minute with 1 and 2 workers")
 	pages := flag.Int("pages", 12, "pages for -throughput")
+	workerList := flag.String("workers", "1,2", "worker counts for -throughput, comma-separated")
 	pdf20 := flag.Bool("pdf20", false, "peak RSS for one 20-page PDF")
 	readPDF := flag.String("read-pdf", "", "(internal) read this PDF through the channel and report its memory")
 	langs := flag.String("langs", "chi_sim", "tesseract languages")
@@ -60,7 +61,7 @@ func main() {
 		results["accuracy"] = accuracy(*nForms, *seed, *langs, *psm)
 	}
 	if *throughput {
-		results["throughput"] = speed(*pages, *seed, *langs, *psm)
+		results["throughput"] = speed(*pages, *workerList, *seed, *langs, *psm)
 	}
 	if *pdf20 {
 		results["pdf20"] = bigPDF(*seed, *langs, *psm)
@@ -302,7 +303,7 @@ func levenshtein(a, b []rune) int {
 	return prev[len(b)]
 }
 
-func speed(pages int, seed uint64, langs string, psm int) map[string]float64 {
+func speed(pages int, workerList string, seed uint64, langs string, psm int) map[string]float64 {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	var files []file
 	for i := 0; i < pages; i++ {
@@ -313,7 +314,11 @@ func speed(pages int, seed uint64, langs string, psm int) map[string]float64 {
 		files = append(files, file{fmt.Sprintf("%03d.png", i), scantest.PNG(img)})
 	}
 	out := map[string]float64{}
-	for _, w := range []int{1, 2} {
+	for _, ws := range strings.Split(workerList, ",") {
+		var w int
+		if _, err := fmt.Sscan(strings.TrimSpace(ws), &w); err != nil || w < 1 {
+			die(fmt.Errorf("-workers: bad worker count %q", ws))
+		}
 		_, took := runFiles(files, w, langs, psm)
 		ppm := float64(pages) / took.Minutes()
 		out[fmt.Sprintf("pages_per_minute_%d_workers", w)] = ppm
