@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/bench/internal/gen"
+	"github.com/court12368/petitiond/channels/calllog"
+	"github.com/court12368/petitiond/channels/imap"
 	"github.com/court12368/petitiond/internal/testutil"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -268,12 +270,19 @@ func webOpen() *Phase {
 
 // ---------------------------------------------------------------- calllog
 
+// The channels' defaults, which the phases run with and describe.
+var (
+	calllogDefaults = calllog.NewConfig()
+	imapDefaults    = imap.NewConfig()
+)
+
 // calllogTail appends -calllog-lines CDR lines to an empty Master.csv
 // tailed by a calllog channel with its default settings, and times the
 // first write to the moment the topic holds one record per line.
 func calllogTail() *Phase {
 	p := &Phase{Name: "calllog tail (defaults)", Unit: "lines/s",
-		Concurrency: "channel defaults (max_in_flight 5000, originals: line, poll 250ms), blobs.sync on"}
+		Concurrency: fmt.Sprintf("channel defaults (max_in_flight %d, originals: %s, poll %s), blobs.sync on",
+			calllogDefaults.MaxInFlight, calllogDefaults.Originals, calllogDefaults.PollInterval.D())}
 	logf("report: %s, %d lines", p.Name, *cdrLines)
 	dir, err := os.MkdirTemp("", "petitiond-report-cdr-")
 	if err != nil {
@@ -321,7 +330,7 @@ func calllogTail() *Phase {
 	finish(p, u)
 	d.stop()
 	limits(p, d.topic, func(s *sample, topic string) Limit {
-		return bareAsync(brokers, topic, s, bareN(*cdrLines), 5000)
+		return bareAsync(brokers, topic, s, bareN(*cdrLines), calllogDefaults.MaxInFlight)
 	}, 0, -1)
 	return p
 }
@@ -434,7 +443,8 @@ settings:
 // record in the topic.
 func imapBackfill() *Phase {
 	p := &Phase{Name: "imap backfill", Unit: "letters/s",
-		Concurrency: "channel defaults (workers 4, max_in_flight 500, batch 50), blobs.sync on"}
+		Concurrency: fmt.Sprintf("channel defaults (workers %d, max_in_flight %d, batch %d), blobs.sync on",
+			imapDefaults.Workers, imapDefaults.MaxInFlight, imapDefaults.BatchSize)}
 	box, cleanup, err := mailbox("backfill")
 	if err != nil {
 		return fail(p, err)
@@ -493,7 +503,7 @@ func imapBackfill() *Phase {
 	finish(p, u)
 	d.stop()
 	limits(p, d.topic, func(s *sample, topic string) Limit {
-		return bareAsync(brokers, topic, s, bareN(*letters), 500)
+		return bareAsync(brokers, topic, s, bareN(*letters), imapDefaults.MaxInFlight)
 	}, 0, -1)
 	return p
 }
