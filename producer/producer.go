@@ -22,8 +22,14 @@ import (
 
 // Message is one record to produce.
 type Message struct {
-	Topic   string
-	Key     []byte
+	Topic string
+	Key   []byte
+	// Keyed says that a routing rule chose Key: the record goes to the
+	// partition murmur2 of Key names (as Java clients would choose) and
+	// waits there while it has no leader. Without it Key is the petition
+	// id, and with kafka.partitioning healthy the record may go to any
+	// partition with a live leader. The record's key is Key either way.
+	Keyed   bool
 	Value   []byte
 	Headers []kafka.Header
 }
@@ -61,6 +67,8 @@ type KafkaProducer struct {
 	// probeAll are the topics whose leaders the probe checks.
 	probeAll atomic.Pointer[[]string]
 	kick     chan struct{}
+	// parts is which partitions have a live leader, for the balancer.
+	parts *partitionHealth
 	// topics is closed when the first topic creation attempt is over;
 	// Produce waits for it (bounded) so the first records do not race it.
 	topics       atomic.Pointer[chan struct{}]
@@ -115,7 +123,9 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 		}
 	}
 	transport := newTransport()
+	parts := newPartitionHealth()
 	p := &KafkaProducer{
+		parts:        parts,
 		transport:    transport,
 		newTransport: newTransport,
 		log:          log,
@@ -133,7 +143,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	}
 	p.w = &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
-		Balancer:               &kafka.Murmur2Balancer{}, // same partition for a key as Java clients
+		Balancer:               newBalancer(kc.Partitioning, parts),
 		MaxAttempts:            kc.MaxAttempts,
 		WriteBackoffMin:        100 * time.Millisecond,
 		WriteBackoffMax:        time.Second,
@@ -145,7 +155,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 		RequiredAcks:           kafka.RequireAll,
 		Async:                  true,
 		AllowAutoTopicCreation: false,
-		Transport:              transport,
+		Transport:              &watchTransport{next: transport, health: parts},
 		Completion:             p.completion,
 	}
 	switch kc.Compression {
@@ -158,6 +168,9 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	case "zstd":
 		p.w.Compression = compress.Zstd
 	}
+	// A partition found without a leader by a produce: probe (metadata)
+	// at once rather than in up to 5 s.
+	parts.onMark = p.kickProbe
 	// Optimistic until the first probe: intake is not refused for a
 	// broker that was never tried, but /readyz waits for an answer.
 	p.healthy.Store(true)
@@ -217,7 +230,7 @@ func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
 	var last *tracker
 	n := 0
 	for i := range msgs {
-		t := msgs[i].WriterData.(*tracker)
+		t := msgs[i].WriterData.(*writerData).t
 		if t != last && last != nil {
 			last.finish(n, err)
 			n = 0
@@ -246,12 +259,17 @@ func (p *KafkaProducer) noteResult(err error) {
 		if p.healthy.Swap(false) {
 			p.ready.Store(false)
 			// Probe again soon: the broker may be back at once.
-			select {
-			case p.kick <- struct{}{}:
-			default:
-			}
+			p.kickProbe()
 		}
 		p.ready.Store(false)
+	}
+}
+
+// kickProbe makes the probe run now rather than at its next tick.
+func (p *KafkaProducer) kickProbe() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -274,8 +292,10 @@ func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
 	t := &tracker{done: done}
 	t.left.Store(int32(len(msgs)))
 	km := make([]kafka.Message, len(msgs))
+	wd := make([]writerData, len(msgs))
 	for i, m := range msgs {
-		km[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, WriterData: t}
+		wd[i] = writerData{t: t, keyed: m.Keyed}
+		km[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, WriterData: &wd[i]}
 	}
 	// In async mode WriteMessages only looks up partitions (metadata) and
 	// enqueues; an error here means nothing was enqueued.
@@ -363,6 +383,8 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 	if err != nil {
 		return p.sec.Describe(p.brokers, err)
 	}
+	// Which partitions have no leader, for the balancer.
+	p.parts.fromMetadata(res)
 	if len(res.Brokers) == 0 {
 		return errors.New("no brokers in metadata")
 	}
