@@ -172,6 +172,14 @@ func (h *partitionHealth) produced(topic string, partition int, err error) {
 	}
 }
 
+// hold makes the balancer avoid a partition for errorHold, as a failed
+// produce would (the probe found its leader not serving it).
+func (h *partitionHealth) hold(topic string, partition int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state(topic, partition).errUntil = h.now().Add(errorHold)
+}
+
 // fromMetadata records what a metadata answer says of each partition of
 // the topics it names.
 func (h *partitionHealth) fromMetadata(md *kafka.MetadataResponse) {

@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -111,3 +113,29 @@ func TestPartitioningKeyWaitsForTheLeader(t *testing.T) {
 }
 
 func kafkaMsg(k string) kafka.Message { return kafka.Message{Topic: topic, Key: []byte(k)} }
+
+// The probe (readiness) is content with one serving partition per topic
+// under partitioning healthy, and marks the others; under key every
+// partition must serve.
+func TestProbeWithOnePartitionNotServing(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Fault(kfake.Fault{
+		Keys: []kmsg.Key{kmsg.ListOffsets}, Topic: topic, Partitions: []int32{1},
+		Err: kerr.NotLeaderForPartition, Count: -1,
+	})
+	healthy := newTestProducer(t, c, PartitionHealthy)
+	if err := healthy.Ping(context.Background()); err != nil {
+		t.Fatalf("partitioning healthy: Ping = %v, want ready", err)
+	}
+	if healthy.parts.healthy(topic, 1) || !healthy.parts.healthy(topic, 0) {
+		t.Fatal("the probe did not mark (only) the partition whose leader does not serve it")
+	}
+	key := newTestProducer(t, c, PartitionKey)
+	if err := key.Ping(context.Background()); !errors.Is(err, errNotServing) {
+		t.Fatalf("partitioning key: Ping = %v, want errNotServing", err)
+	}
+}

@@ -68,7 +68,8 @@ type KafkaProducer struct {
 	probeAll atomic.Pointer[[]string]
 	kick     chan struct{}
 	// parts is which partitions have a live leader, for the balancer.
-	parts *partitionHealth
+	parts        *partitionHealth
+	partitioning string
 	// topics is closed when the first topic creation attempt is over;
 	// Produce waits for it (bounded) so the first records do not race it.
 	topics       atomic.Pointer[chan struct{}]
@@ -126,6 +127,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	parts := newPartitionHealth()
 	p := &KafkaProducer{
 		parts:        parts,
+		partitioning: kc.Partitioning,
 		transport:    transport,
 		newTransport: newTransport,
 		log:          log,
@@ -404,11 +406,58 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 	}
 	res.Topics = served
 	// Right after a broker (re)start the metadata may name leaders that do
-	// not serve their partitions yet: not ready before they do.
-	if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+	// not serve their partitions yet: not ready before they do. With
+	// partitioning healthy one serving partition per topic is enough: the
+	// balancer sends records keyed by their id to it.
+	if p.partitioning == PartitionKey {
+		if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+			return errNotServing
+		}
+		return nil
+	}
+	if !p.someLeadersServe(ctx, cl, res) {
 		return errNotServing
 	}
 	return nil
+}
+
+// someLeadersServe reports whether every topic has a partition whose leader
+// serves (answers for its end offset). Partitions whose leader does not
+// answer for them are avoided by the balancer for a while.
+func (p *KafkaProducer) someLeadersServe(ctx context.Context, cl *kafka.Client, md *kafka.MetadataResponse) bool {
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return false
+		}
+		for _, pt := range t.Partitions {
+			if pt.Error == nil && pt.Leader.Host != "" {
+				req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(pt.ID))
+			}
+		}
+		if len(req.Topics[t.Name]) == 0 {
+			return false
+		}
+	}
+	res, err := cl.ListOffsets(ctx, req)
+	if err != nil {
+		return false
+	}
+	for _, t := range md.Topics {
+		served := false
+		for _, po := range res.Topics[t.Name] {
+			switch {
+			case po.Error == nil:
+				served = true
+			case leaderTrouble(po.Error):
+				p.parts.hold(t.Name, po.Partition)
+			}
+		}
+		if !served {
+			return false
+		}
+	}
+	return true
 }
 
 // errNotServing is the probe's answer when the cluster answered but the
