@@ -81,6 +81,9 @@ func TestLeaderlessPartitionIsAvoided(t *testing.T) {
 	if err := produceOne(p, Message{Topic: topic, Key: []byte(id), Value: []byte("{}")}); err == nil {
 		t.Fatal("the first record on the leaderless partition succeeded")
 	}
+	if !p.Healthy() {
+		t.Fatal("one partition's failure made the producer refuse all intake")
+	}
 	// From then on petitions keyed by their id go elsewhere at once.
 	for range 20 {
 		var id string
@@ -109,6 +112,9 @@ func TestPartitioningKeyWaitsForTheLeader(t *testing.T) {
 		if err := produceOne(p, Message{Topic: topic, Key: []byte(id), Value: []byte("{}")}); err == nil {
 			t.Fatalf("%s: partitioning key moved a record off its partition", id)
 		}
+	}
+	if p.Healthy() {
+		t.Fatal("partitioning key: a leaderless partition did not make the producer unhealthy (until the probe says otherwise)")
 	}
 }
 

@@ -226,7 +226,14 @@ func (p *KafkaProducer) TopicsAttempted() {
 }
 
 func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
-	p.noteResult(err)
+	if err != nil && p.partitioning != PartitionKey && leaderTrouble(err) {
+		// One partition's leader failed the batch: the balancer already
+		// avoids it, so do not refuse all intake for it. The probe, run
+		// now, tells whether the cluster is away.
+		p.kickProbe()
+	} else {
+		p.noteResult(err)
+	}
 	// Messages of one Produce call may land in several partitions and
 	// therefore several completions: count them down per tracker.
 	var last *tracker
@@ -423,7 +430,8 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 
 // someLeadersServe reports whether every topic has a partition whose leader
 // serves (answers for its end offset). Partitions whose leader does not
-// answer for them are avoided by the balancer for a while.
+// answer for them (an error, or a leader that cannot be reached) are
+// avoided by the balancer for a while.
 func (p *KafkaProducer) someLeadersServe(ctx context.Context, cl *kafka.Client, md *kafka.MetadataResponse) bool {
 	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
 	for _, t := range md.Topics {
@@ -446,10 +454,11 @@ func (p *KafkaProducer) someLeadersServe(ctx context.Context, cl *kafka.Client, 
 	for _, t := range md.Topics {
 		served := false
 		for _, po := range res.Topics[t.Name] {
-			switch {
-			case po.Error == nil:
+			if po.Error == nil {
 				served = true
-			case leaderTrouble(po.Error):
+			} else {
+				// kafka-go reports a leader it could not reach
+				// as UNKNOWN for each of its partitions.
 				p.parts.hold(t.Name, po.Partition)
 			}
 		}
