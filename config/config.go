@@ -61,6 +61,10 @@ type Kafka struct {
 	MaxAttempts  int      `yaml:"max_attempts" desc:"produce attempts before a record fails; the item then stays with its source, which retries it"`
 	// Compression: none, gzip, snappy, lz4, zstd.
 	Compression string `yaml:"compression" desc:"codec that compresses produced batches" enum:"none,gzip,snappy,lz4,zstd"`
+	// Partitioning chooses the partition of records whose key is the
+	// petition id (no rule set key): healthy spreads them over the
+	// partitions that have a live leader; key hashes the id over all.
+	Partitioning string `yaml:"partitioning" desc:"partition choice for records keyed by the petition id (routes without key): healthy = murmur2 of the id, but never a partition without a live leader while one with a leader exists; key = murmur2 over all partitions, so records wait while their partition has no leader. Records of rules that set key always use murmur2 over all partitions" enum:"healthy,key"`
 	// TLS encrypts the connections to the brokers (present = on); the
 	// producer, topic creation and the health probe all use it.
 	TLS *KafkaTLS `yaml:"tls" desc:"encrypt the connections to the brokers (present = on, {} verifies against the system's CAs); the producer, topic creation and the readiness probe all use it"`
@@ -254,6 +258,7 @@ func Defaults() *Config {
 			WriteTimeout:      Duration(10_000_000_000),
 			MaxAttempts:       3,
 			Compression:       "none",
+			Partitioning:      "healthy",
 		},
 		Blobs:     Blobs{Dir: "./var/blobs", Staging: BlobStaging{MaxBytes: 2 << 30, MaxBytesPerClient: 512 << 20}},
 		State:     State{Dir: "./var/state"},
@@ -346,6 +351,11 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 	case "none", "gzip", "snappy", "lz4", "zstd":
 	default:
 		d.errorf(at("kafka.compression"), "kafka.compression", "unknown codec %q (none, gzip, snappy, lz4, zstd)", c.Kafka.Compression)
+	}
+	switch c.Kafka.Partitioning {
+	case "healthy", "key":
+	default:
+		d.errorf(at("kafka.partitioning"), "kafka.partitioning", "unknown partitioning %q (healthy, key)", c.Kafka.Partitioning)
 	}
 	c.validateKafkaSecurity(d)
 	if c.Kafka.BatchSize < 1 {

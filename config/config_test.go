@@ -332,3 +332,16 @@ func TestMappingOnlyWhereApplied(t *testing.T) {
 	_, errs := parse(t, base+"channels:\n  - name: c\n    type: fake\n    mapping:\n      content: {from: text}\n")
 	wantErrors(t, errs, `petitiond.yaml:10: channels[0].mapping: the fake channel type does not apply an entry-level mapping`)
 }
+
+func TestPartitioning(t *testing.T) {
+	cfg, errs := parse(t, base)
+	if errs != nil || cfg.Kafka.Partitioning != "healthy" {
+		t.Fatalf("default partitioning = %q (%v), want healthy", cfg.Kafka.Partitioning, errs)
+	}
+	cfg, errs = parse(t, strings.Replace(base, "kafka:\n", "kafka:\n  partitioning: key\n", 1))
+	if errs != nil || cfg.Kafka.Partitioning != "key" {
+		t.Fatalf("partitioning = %q (%v), want key", cfg.Kafka.Partitioning, errs)
+	}
+	_, errs = parse(t, strings.Replace(base, "kafka:\n", "kafka:\n  partitioning: random\n", 1))
+	wantErrors(t, errs, `petitiond.yaml:2: kafka.partitioning: unknown partitioning "random" (healthy, key)`)
+}

@@ -249,7 +249,7 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 		}
 		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", petitionDataSchema, p.IngestedAt)
 		for _, t := range targets {
-			msgs = append(msgs, producer.Message{Topic: t.Topic, Key: []byte(t.Key), Value: value, Headers: hdrs})
+			msgs = append(msgs, producer.Message{Topic: t.Topic, Key: []byte(t.Key), Keyed: t.Keyed, Value: value, Headers: hdrs})
 			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
 		}
 	}

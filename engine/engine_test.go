@@ -291,3 +291,38 @@ func TestTransientNormalizeFailureIsRetried(t *testing.T) {
 		t.Errorf("%d records produced, want none", n)
 	}
 }
+
+// A rule that sets key marks its records Keyed (murmur2 over all
+// partitions); records keyed by the petition id are not. The record key is
+// the rule's key or the id either way.
+func TestKeyedBitReachesProducer(t *testing.T) {
+	p := tu.NewFakeProducer()
+	e, _ := newEngine(t, p, 10, `  default_topic: intake
+  dead_letter_topic: dead
+  rules:
+    - {name: bysubject, when: 'subject == "k"', topic: lane, key: 'subject'}
+`)
+	sink := e.Sink("web-a", "web")
+	out := make(chan channels.Outcome, 2)
+	it := item("k1", "请求立案", out)
+	if err := sink.Submit(context.Background(), it); err != nil {
+		t.Fatal(err)
+	}
+	<-out
+	it = item("k2", "请求立案", out)
+	it.Fields["subject"] = "k"
+	if err := sink.Submit(context.Background(), it); err != nil {
+		t.Fatal(err)
+	}
+	<-out
+	ms := p.Messages()
+	if len(ms) != 2 {
+		t.Fatalf("produced %d messages", len(ms))
+	}
+	if ms[0].Topic != "intake" || ms[0].Keyed || string(ms[0].Key) != petition.ID("web-a", "k1") {
+		t.Errorf("default route: %s key %q keyed %v", ms[0].Topic, ms[0].Key, ms[0].Keyed)
+	}
+	if ms[1].Topic != "lane" || !ms[1].Keyed || string(ms[1].Key) != "k" {
+		t.Errorf("keyed rule: %s key %q keyed %v", ms[1].Topic, ms[1].Key, ms[1].Keyed)
+	}
+}

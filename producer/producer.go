@@ -22,8 +22,14 @@ import (
 
 // Message is one record to produce.
 type Message struct {
-	Topic   string
-	Key     []byte
+	Topic string
+	Key   []byte
+	// Keyed says that a routing rule chose Key: the record goes to the
+	// partition murmur2 of Key names (as Java clients would choose) and
+	// waits there while it has no leader. Without it Key is the petition
+	// id, and with kafka.partitioning healthy the record may go to any
+	// partition with a live leader. The record's key is Key either way.
+	Keyed   bool
 	Value   []byte
 	Headers []kafka.Header
 }
@@ -61,6 +67,9 @@ type KafkaProducer struct {
 	// probeAll are the topics whose leaders the probe checks.
 	probeAll atomic.Pointer[[]string]
 	kick     chan struct{}
+	// parts is which partitions have a live leader, for the balancer.
+	parts        *partitionHealth
+	partitioning string
 	// topics is closed when the first topic creation attempt is over;
 	// Produce waits for it (bounded) so the first records do not race it.
 	topics       atomic.Pointer[chan struct{}]
@@ -115,7 +124,10 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 		}
 	}
 	transport := newTransport()
+	parts := newPartitionHealth()
 	p := &KafkaProducer{
+		parts:        parts,
+		partitioning: kc.Partitioning,
 		transport:    transport,
 		newTransport: newTransport,
 		log:          log,
@@ -133,7 +145,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	}
 	p.w = &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
-		Balancer:               &kafka.Murmur2Balancer{}, // same partition for a key as Java clients
+		Balancer:               newBalancer(kc.Partitioning, parts),
 		MaxAttempts:            kc.MaxAttempts,
 		WriteBackoffMin:        100 * time.Millisecond,
 		WriteBackoffMax:        time.Second,
@@ -145,7 +157,7 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 		RequiredAcks:           kafka.RequireAll,
 		Async:                  true,
 		AllowAutoTopicCreation: false,
-		Transport:              transport,
+		Transport:              &watchTransport{next: transport, health: parts},
 		Completion:             p.completion,
 	}
 	switch kc.Compression {
@@ -158,6 +170,9 @@ func NewKafkaProducer(kc config.Kafka, brokers []string, probeTopic string, log 
 	case "zstd":
 		p.w.Compression = compress.Zstd
 	}
+	// A partition found without a leader by a produce: probe (metadata)
+	// at once rather than in up to 5 s.
+	parts.onMark = p.kickProbe
 	// Optimistic until the first probe: intake is not refused for a
 	// broker that was never tried, but /readyz waits for an answer.
 	p.healthy.Store(true)
@@ -211,13 +226,20 @@ func (p *KafkaProducer) TopicsAttempted() {
 }
 
 func (p *KafkaProducer) completion(msgs []kafka.Message, err error) {
-	p.noteResult(err)
+	if err != nil && p.partitioning != PartitionKey && leaderTrouble(err) {
+		// One partition's leader failed the batch: the balancer already
+		// avoids it, so do not refuse all intake for it. The probe, run
+		// now, tells whether the cluster is away.
+		p.kickProbe()
+	} else {
+		p.noteResult(err)
+	}
 	// Messages of one Produce call may land in several partitions and
 	// therefore several completions: count them down per tracker.
 	var last *tracker
 	n := 0
 	for i := range msgs {
-		t := msgs[i].WriterData.(*tracker)
+		t := msgs[i].WriterData.(*writerData).t
 		if t != last && last != nil {
 			last.finish(n, err)
 			n = 0
@@ -246,12 +268,17 @@ func (p *KafkaProducer) noteResult(err error) {
 		if p.healthy.Swap(false) {
 			p.ready.Store(false)
 			// Probe again soon: the broker may be back at once.
-			select {
-			case p.kick <- struct{}{}:
-			default:
-			}
+			p.kickProbe()
 		}
 		p.ready.Store(false)
+	}
+}
+
+// kickProbe makes the probe run now rather than at its next tick.
+func (p *KafkaProducer) kickProbe() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -274,8 +301,10 @@ func (p *KafkaProducer) Produce(msgs []Message, done func(error)) {
 	t := &tracker{done: done}
 	t.left.Store(int32(len(msgs)))
 	km := make([]kafka.Message, len(msgs))
+	wd := make([]writerData, len(msgs))
 	for i, m := range msgs {
-		km[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, WriterData: t}
+		wd[i] = writerData{t: t, keyed: m.Keyed}
+		km[i] = kafka.Message{Topic: m.Topic, Key: m.Key, Value: m.Value, Headers: m.Headers, WriterData: &wd[i]}
 	}
 	// In async mode WriteMessages only looks up partitions (metadata) and
 	// enqueues; an error here means nothing was enqueued.
@@ -363,6 +392,8 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 	if err != nil {
 		return p.sec.Describe(p.brokers, err)
 	}
+	// Which partitions have no leader, for the balancer.
+	p.parts.fromMetadata(res)
 	if len(res.Brokers) == 0 {
 		return errors.New("no brokers in metadata")
 	}
@@ -382,11 +413,60 @@ func (p *KafkaProducer) Ping(ctx context.Context) error {
 	}
 	res.Topics = served
 	// Right after a broker (re)start the metadata may name leaders that do
-	// not serve their partitions yet: not ready before they do.
-	if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+	// not serve their partitions yet: not ready before they do. With
+	// partitioning healthy one serving partition per topic is enough: the
+	// balancer sends records keyed by their id to it.
+	if p.partitioning == PartitionKey {
+		if !leadersReady(res) || !leadersServe(ctx, cl, res) {
+			return errNotServing
+		}
+		return nil
+	}
+	if !p.someLeadersServe(ctx, cl, res) {
 		return errNotServing
 	}
 	return nil
+}
+
+// someLeadersServe reports whether every topic has a partition whose leader
+// serves (answers for its end offset). Partitions whose leader does not
+// answer for them (an error, or a leader that cannot be reached) are
+// avoided by the balancer for a while.
+func (p *KafkaProducer) someLeadersServe(ctx context.Context, cl *kafka.Client, md *kafka.MetadataResponse) bool {
+	req := &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{}}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return false
+		}
+		for _, pt := range t.Partitions {
+			if pt.Error == nil && pt.Leader.Host != "" {
+				req.Topics[t.Name] = append(req.Topics[t.Name], kafka.LastOffsetOf(pt.ID))
+			}
+		}
+		if len(req.Topics[t.Name]) == 0 {
+			return false
+		}
+	}
+	res, err := cl.ListOffsets(ctx, req)
+	if err != nil {
+		return false
+	}
+	for _, t := range md.Topics {
+		served := false
+		for _, po := range res.Topics[t.Name] {
+			if po.Error == nil {
+				served = true
+			} else {
+				// kafka-go reports a leader it could not reach
+				// as UNKNOWN for each of its partitions.
+				p.parts.hold(t.Name, po.Partition)
+			}
+		}
+		if !served {
+			return false
+		}
+	}
+	return true
 }
 
 // errNotServing is the probe's answer when the cluster answered but the

@@ -22,6 +22,11 @@ import (
 type Target struct {
 	Topic string
 	Key   string
+	// Keyed is true when a rule's key expression chose Key: such records
+	// keep murmur2 partitioning over all partitions (same key, same
+	// partition). Otherwise Key is the petition id and the producer may
+	// pick any partition with a live leader.
+	Keyed bool
 	Rule  string // the rule that chose it; "" for the default topic
 }
 
@@ -120,17 +125,17 @@ func (rs *Rules) Route(p *petition.Petition) ([]Target, error) {
 		if ok, _ := v.(bool); !ok {
 			continue
 		}
-		key := p.ID
+		key, keyed := p.ID, false
 		if r.key != nil {
 			k, err := expr.Run(r.key, p)
 			if err != nil {
 				return nil, runError(r.name, "key", err)
 			}
 			if s, _ := k.(string); s != "" {
-				key = s
+				key, keyed = s, true
 			}
 		}
-		out = append(out, Target{Topic: r.topic, Key: key, Rule: r.name})
+		out = append(out, Target{Topic: r.topic, Key: key, Keyed: keyed, Rule: r.name})
 		if !r.continue_ {
 			break
 		}

@@ -31,10 +31,10 @@ func TestRoute(t *testing.T) {
 	cases := []struct {
 		name string
 		p    petition.Petition
-		want string // topic:key,…
+		want string // topic:key,… with ! after a key a rule chose (Keyed)
 	}{
 		{"default", petition.Petition{ID: "id1"}, "in:id1"},
-		{"refusal keyed by petitioner", petition.Petition{ID: "id2", Category: "filing_refusal", Petitioner: petition.Petitioner{Key: "pk"}}, "lane.refusal:pk"},
+		{"refusal keyed by petitioner", petition.Petition{ID: "id2", Category: "filing_refusal", Petitioner: petition.Petitioner{Key: "pk"}}, "lane.refusal:pk!"},
 		{"refusal without key falls back to id", petition.Petition{ID: "id3", Category: "filing_refusal"}, "lane.refusal:id3"},
 		{"case court", petition.Petition{ID: "id4", Cases: []petition.Case{{CourtCode: "赣0102"}}}, "court.nanchang:id4"},
 		{"continue then high", petition.Petition{ID: "id5", Channel: petition.ChannelRef{Type: "web"}, Priority: "high"}, "archive.web:id5,lane.high:id5"},
@@ -47,7 +47,11 @@ func TestRoute(t *testing.T) {
 		}
 		var got []string
 		for _, tg := range ts {
-			got = append(got, tg.Topic+":"+tg.Key)
+			k := tg.Topic + ":" + tg.Key
+			if tg.Keyed {
+				k += "!"
+			}
+			got = append(got, k)
 		}
 		if strings.Join(got, ",") != c.want {
 			t.Errorf("%s: Route = %v, want %s", c.name, got, c.want)
