@@ -6,7 +6,7 @@ PIDFILE ?= var/petitiond.pid
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/court12368/petitiond/daemon.Version=$(VERSION)
 
-.PHONY: build run test unit bench fuzz check vet fmt clean kafka-start kafka-stop deb deploy-check
+.PHONY: build run test test-cluster unit bench fuzz check vet fmt clean kafka-start kafka-stop deb deploy-check
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/petitiond
@@ -21,6 +21,13 @@ run: build
 ## prints "tests: N passed, N failed, N skipped" (under CI=true a skip fails)
 test:
 	bash scripts/test.sh
+
+## test-cluster: a three-broker KRaft cluster (scripts/kafka-cluster.sh, ports
+## 39192-39393; RF 3, min.insync.replicas=2) and the failover tests against it
+## (go test -tags cluster ./test/cluster/...): brokers SIGKILLed, restarted and
+## rolled under load; prints the figures and "tests: N passed, N failed, N skipped"
+test-cluster:
+	bash scripts/test-cluster.sh
 
 ## unit: only the tests that need nothing installed
 unit:
