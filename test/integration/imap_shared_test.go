@@ -143,3 +143,75 @@ func TestImapSharedMailboxKill(t *testing.T) {
 	t.Logf("%d records for %d letters, %d distinct ids, %d letters produced more than once (same id); records per processing mailbox: %v",
 		len(recs), n, len(got), dups, share)
 }
+
+// TestImapSharedMailboxLeftovers places what an instance A killed in each
+// window of the claim leaves behind (a letter flagged with its keyword but
+// not moved, a letter moved but still flagged, a letter plainly in its
+// processing mailbox), runs instance B alone, which must not take them,
+// then starts A, which takes them all back.
+func TestImapSharedMailboxLeftovers(t *testing.T) {
+	addr := dovecot(t)
+	kafka := broker(t)
+	m := newMailboxes(t, addr)
+	procA, procB := m.inbox+"/ProcA", m.inbox+"/ProcB"
+	m.create(procA)
+	m.create(procB)
+	sum := sha256.Sum256([]byte(procA))
+	kwA := goimap.Flag("$PetitiondClaim-" + hex.EncodeToString(sum[:4]))
+	const n = 10
+	raws, ids := bulkLetters(randomSuffix(), n+3)
+	for _, raw := range raws[:n] {
+		m.appendMsg(m.inbox, raw, time.Now())
+	}
+	flagged := []goimap.Flag{"$PetitiondClaimed", kwA}
+	appendFlagged := func(box string, raw []byte, flags []goimap.Flag) {
+		t.Helper()
+		cmd := m.cl.Append(box, int64(len(raw)), &goimap.AppendOptions{Flags: flags})
+		if _, err := cmd.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	appendFlagged(m.inbox, raws[n], flagged) // killed between STORE and MOVE
+	appendFlagged(procA, raws[n+1], flagged) // killed between MOVE and unflagging
+	appendFlagged(procA, raws[n+2], nil)     // killed before the ack
+	const name = "letters-shared-left"
+	a := newEnv(t, kafka, m.channelYAML(name, "processing_mailbox: "+procA))
+	b := newEnv(t, kafka, m.channelYAML(name, "processing_mailbox: "+procB))
+	cfg, _ := os.ReadFile(b.cfgFile)
+	cfg = bytes.ReplaceAll(cfg, []byte(b.topic), []byte(a.topic))
+	cfg = bytes.ReplaceAll(cfg, []byte(b.dead), []byte(a.dead))
+	if err := os.WriteFile(b.cfgFile, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.start()
+	m.waitCounts(30*time.Second, map[string]int{m.inbox: 1, procB: 0, procA: 2, m.done: n})
+	time.Sleep(2 * time.Second)
+	if got := m.claimedBy(m.inbox, procA); got != 1 || m.count(procA) != 2 || m.count(m.done) != n {
+		t.Fatalf("B took A's claims: flagged in inbox %d, procA %d, done %d", got, m.count(procA), m.count(m.done))
+	}
+	a.start()
+	started := time.Now()
+	m.waitCounts(30*time.Second, map[string]int{m.inbox: 0, procA: 0, procB: 0, m.done: n + 3})
+	t.Logf("A took back its 3 leftovers %.1fs after its restart", time.Since(started).Seconds())
+	if got := m.claimedBy(m.done, procA); got != 0 {
+		t.Errorf("%d letters in done still carry A's claim keyword", got)
+	}
+	a.stop()
+	b.stop()
+	recs := consumeAll(t, a.brokers, a.topic)
+	got := map[string]int{}
+	for _, r := range recs {
+		got[r.Key]++
+	}
+	for _, id := range ids {
+		if got[petition.ID(name, id)] != 1 {
+			t.Errorf("letter %s produced %d times", id, got[petition.ID(name, id)])
+		}
+	}
+}
