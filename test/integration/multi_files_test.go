@@ -20,6 +20,17 @@ func shareTopics(a, b *env) {
 	os.WriteFile(b.cfgFile, cfg, 0o600)
 }
 
+// loggedAt returns the time of the first log line holding msg.
+func loggedAt(logs, msg string) (time.Time, bool) {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, msg) && strings.HasPrefix(l, "time=") {
+			at, err := time.Parse(time.RFC3339Nano, strings.Fields(l)[0][len("time="):])
+			return at, err == nil
+		}
+	}
+	return time.Time{}, false
+}
+
 // regular lists the regular files of a folder, the claim lock left out.
 func regular(dir string) []string {
 	ents, _ := os.ReadDir(dir)
@@ -105,7 +116,9 @@ func TestCalllogExportTwoInstancesKill(t *testing.T) {
 		t.Fatalf("a's claimed files not finished by b while a is dead: done %v, a's slot %v\n%s", regular(filepath.Join(inbox, "done")), regular(slotA), b.logs())
 	}
 	t.Logf("a's %d claimed files finished by b %v after the kill", len(claimed), time.Since(killed).Round(10*time.Millisecond))
-	if !strings.Contains(b.logs(), "took over export files claimed by an instance that is gone") {
+	if at, ok := loggedAt(b.logs(), "took over export files claimed by an instance that is gone"); ok {
+		t.Logf("b took a's claims over %v after the kill", at.Sub(killed).Round(10*time.Millisecond))
+	} else {
 		t.Errorf("b does not say it took a's claims over")
 	}
 	a.start()
@@ -128,5 +141,73 @@ func TestCalllogExportTwoInstancesKill(t *testing.T) {
 		if left := regular(s); len(left) > 0 {
 			t.Errorf("files left in %s: %v", s, left)
 		}
+	}
+}
+
+// TestScanTwoInstancesKill: two daemons with the same scan channel share
+// a hot folder; the first is SIGKILLed once it has produced a form, with
+// files in its claim folder. The second puts them back into the hot
+// folder (the dead instance's lock is gone) and reads them; the first is
+// restarted. Every form is in Kafka with its one id, every scan in done/.
+func TestScanTwoInstancesKill(t *testing.T) {
+	kafka := broker(t)
+	needOCR(t)
+	folder := filepath.Join(t.TempDir(), "scans")
+	a := newEnv(t, kafka, scanYAML("visits", folder))
+	b := newEnv(t, kafka, scanYAML("visits", folder))
+	shareTopics(a, b)
+	files, ids := scanForms(t, 5, 4)
+	dropAll(t, folder, files)
+	a.start()
+	root := filepath.Join(folder, "processing")
+	var slotA string
+	if !testutil.Eventually(20*time.Second, func() bool {
+		s, _ := filepath.Glob(filepath.Join(root, "*"))
+		if len(s) == 1 && len(regular(s[0])) > 0 {
+			slotA = s[0]
+			return true
+		}
+		return false
+	}) {
+		t.Fatalf("a claimed nothing\n%s", a.logs())
+	}
+	b.start()
+	if len(consumeRouted(t, a, 1, 60*time.Second)) < 1 {
+		t.Fatalf("no record before the kill\n%s", a.logs())
+	}
+	claimed := regular(slotA)
+	a.kill()
+	killed := time.Now()
+	t.Logf("a killed with %d files claimed: %v", len(claimed), claimed)
+	if len(claimed) > 0 {
+		done := filepath.Join(folder, "done")
+		if !testutil.Eventually(60*time.Second, func() bool {
+			for _, c := range claimed {
+				if _, err := os.Stat(filepath.Join(done, c)); err != nil {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Fatalf("a's claimed files not finished by b while a is dead: done %v, a's slot %v\n%s", regular(done), regular(slotA), b.logs())
+		}
+		t.Logf("a's %d claimed files finished by b %v after the kill", len(claimed), time.Since(killed).Round(10*time.Millisecond))
+		if at, ok := loggedAt(b.logs(), "took back files claimed by an instance that is gone"); ok {
+			t.Logf("b put a's claims back into the hot folder %v after the kill", at.Sub(killed).Round(10*time.Millisecond))
+		} else {
+			t.Errorf("b does not say it took a's claims back")
+		}
+	}
+	a.start()
+	recs := waitForCalls(t, a, ids, 90*time.Second)
+	dups := checkCalls(t, "visits", recs, ids, true)
+	t.Logf("%d records for %d forms (%d produced twice, same id)", len(recs), len(ids), dups)
+	if !testutil.Eventually(20*time.Second, func() bool {
+		left, _ := filepath.Glob(filepath.Join(root, "*", "visit-*"))
+		inbox, _ := filepath.Glob(filepath.Join(folder, "visit-*"))
+		doneN, _ := filepath.Glob(filepath.Join(folder, "done", "visit-*"))
+		return len(left)+len(inbox) == 0 && len(doneN) == len(ids)
+	}) {
+		t.Error("files left behind, or not every scan in done/")
 	}
 }
