@@ -87,9 +87,9 @@ type Config struct {
 	// MinAge (export) is how long a file must not have been modified
 	// before it is claimed.
 	MinAge units.Duration `yaml:"min_age" desc:"export: how long a file must not have been modified before it is claimed"`
-	// ProcessingDir (export) receives the files this instance claimed;
-	// default <folder>/processing/<channel name>.
-	ProcessingDir string `yaml:"processing_dir" desc:"export: where this instance's claimed files are; default <folder>/processing/<channel name>"`
+	// ProcessingDir (export) holds the claim folders, one per running
+	// instance (<host>[-N], locked); default <folder>/processing/<channel name>.
+	ProcessingDir string `yaml:"processing_dir" desc:"export: holds the claim folders, one per running instance (<host>[-N], locked); default <folder>/processing/<channel name>"`
 	// DoneDir (export) receives files whose every line was delivered;
 	// default <folder>/done.
 	DoneDir string `yaml:"done_dir" desc:"export: where files whose every line was delivered are moved; default <folder>/done"`

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -24,7 +25,10 @@ type exporter struct {
 	r          *run
 	inbox      string
 	pattern    string
-	processing string
+	procRoot   string   // the claim folders of all instances of the channel
+	processing string   // this instance's claim folder, procRoot/<host>[-N]
+	lock       *os.File // flock on processing/.lock while the instance runs
+	scans      int
 	doneDir    string
 	errorDir   string
 	files      map[fileID]*file // claimed and not yet moved
@@ -62,9 +66,9 @@ func (x *exporter) dirs() error {
 			x.pattern = filepath.Join(cfg.Path, "*")
 		}
 	}
-	x.processing = cfg.ProcessingDir
-	if x.processing == "" {
-		x.processing = filepath.Join(x.inbox, "processing", x.r.env.Name)
+	x.procRoot = cfg.ProcessingDir
+	if x.procRoot == "" {
+		x.procRoot = filepath.Join(x.inbox, "processing", x.r.env.Name)
 	}
 	x.doneDir = cfg.DoneDir
 	if x.doneDir == "" {
@@ -74,12 +78,132 @@ func (x *exporter) dirs() error {
 	if x.errorDir == "" {
 		x.errorDir = filepath.Join(x.inbox, "error")
 	}
-	for _, d := range []string{x.processing, x.doneDir, x.errorDir} {
+	for _, d := range []string{x.procRoot, x.doneDir, x.errorDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return err
 		}
 	}
-	return nil
+	return x.takeSlot()
+}
+
+// takeSlot locks the first free claim folder procRoot/<host>[-N]: every
+// running instance has its own, so a restart takes up only its own claims.
+func (x *exporter) takeSlot() error {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r == '/' || r == os.PathSeparator || r < ' ' {
+			return '_'
+		}
+		return r
+	}, host)
+	if host == "" {
+		host = "host"
+	}
+	for i := 1; i <= 64; i++ {
+		name := host
+		if i > 1 {
+			name = host + "-" + strconv.Itoa(i)
+		}
+		dir := filepath.Join(x.procRoot, name)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		f, ok, err := tryLock(dir)
+		if err != nil {
+			return err
+		}
+		if ok {
+			x.processing, x.lock = dir, f
+			return nil
+		}
+	}
+	return errors.New("calllog: no free claim folder under " + x.procRoot)
+}
+
+func tryLock(dir string) (*os.File, bool, error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// adoptEvery is how many folder scans pass between two looks for claim
+// folders of instances that are gone.
+const adoptEvery = 10
+
+// adopt takes over the files of claim folders whose lock no running
+// instance holds (the kernel drops a flock when its process dies, SIGKILL
+// included), and files left directly in procRoot by versions before claim
+// folders. They are read from their first byte: their offsets are in the
+// other instance's state; lines delivered before it died are produced
+// again with the same ids.
+func (x *exporter) adopt() {
+	r := x.r
+	ents, err := os.ReadDir(x.procRoot)
+	if err != nil {
+		return
+	}
+	take := func(path string) bool {
+		target := uniquePath(x.processing, filepath.Base(path))
+		if err := os.Rename(path, target); err != nil {
+			return false
+		}
+		f, err := os.Open(target)
+		if err != nil {
+			r.log.Error("calllog: opening a taken-over export file failed", "file", target, "err", err)
+			return false
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return false
+		}
+		var st *fileState
+		var offset int64
+		if state, err := loadState(r.env.StateDir); err == nil {
+			if s := state[idOf(fi)]; s != nil && s.matches(f) && s.Offset <= fi.Size() {
+				st, offset = s, s.Offset
+			}
+		}
+		x.add(f, fi, target, st, offset)
+		x.dirty = true
+		return true
+	}
+	for _, e := range ents {
+		path := filepath.Join(x.procRoot, e.Name())
+		if e.Type().IsRegular() {
+			if take(path) {
+				r.log.Info("calllog: took up an export file claimed by an older version", "file", path)
+			}
+			continue
+		}
+		if !e.IsDir() || path == x.processing {
+			continue
+		}
+		f, ok, err := tryLock(path)
+		if err != nil || !ok {
+			continue
+		}
+		files, _ := os.ReadDir(path)
+		n := 0
+		for _, fe := range files {
+			if fe.Type().IsRegular() && fe.Name() != ".lock" && take(filepath.Join(path, fe.Name())) {
+				n++
+			}
+		}
+		f.Close()
+		if n > 0 {
+			r.log.Info("calllog: took over export files claimed by an instance that is gone", "slot", e.Name(), "files", n)
+		}
+	}
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
@@ -100,7 +224,7 @@ func (x *exporter) loop(ctx context.Context) error {
 		return err
 	}
 	for _, de := range ents {
-		if !de.Type().IsRegular() {
+		if !de.Type().IsRegular() || de.Name() == ".lock" {
 			continue
 		}
 		path := filepath.Join(x.processing, de.Name())
@@ -123,11 +247,15 @@ func (x *exporter) loop(ctx context.Context) error {
 		x.add(f, fi, path, st, offset)
 		r.log.Info("calllog: resuming a claimed export file", "file", path, "offset", offset)
 	}
+	x.adopt()
 	poll := r.cfg.PollInterval.D()
 	for {
 		scan := time.Now().Sub(x.lastScan) >= poll
 		if scan {
 			x.lastScan = time.Now()
+			if x.scans++; x.scans%adoptEvery == 0 {
+				x.adopt()
+			}
 		}
 		x.moveFinished(scan)
 		if scan && x.cur == nil && len(x.queue) == 0 {
@@ -307,6 +435,9 @@ func (x *exporter) save() {
 }
 
 func (x *exporter) finish() {
+	if x.lock != nil {
+		defer x.lock.Close()
+	}
 	if x.files == nil {
 		return
 	}

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/court12368/petitiond/channels/calllog/cdr"
+	"github.com/court12368/petitiond/config/units"
 )
 
 // drop writes a file into the inbox the safe way: written elsewhere, then
@@ -46,9 +48,12 @@ func TestExportDoneAndError(t *testing.T) {
 	if ids := strings.Join(sourceIDs(recs), ","); ids != "x.1,x.2,x.3" {
 		t.Errorf("records %s", ids)
 	}
-	ents, _ := os.ReadDir(filepath.Join(inbox, "processing", "hotline"))
-	if len(ents) != 0 {
-		t.Errorf("processing dir not empty: %v", ents)
+	slots, _ := os.ReadDir(filepath.Join(inbox, "processing", "hotline"))
+	for _, s := range slots {
+		ents, _ := os.ReadDir(filepath.Join(inbox, "processing", "hotline", s.Name()))
+		if !s.IsDir() || len(ents) != 1 || ents[0].Name() != ".lock" {
+			t.Errorf("processing dir not empty: %v %v", s.Name(), ents)
+		}
 	}
 	if !exists(filepath.Join(inbox, "ignored.txt")) {
 		t.Error("a file the glob does not match was taken")
@@ -72,6 +77,38 @@ func TestExportResumesClaimedFile(t *testing.T) {
 	h.start()
 	h.records(1)
 	h.waitFor("file moved", func() bool { return exists(filepath.Join(inbox, "done", "left.csv")) })
+}
+
+// A claim folder whose lock no process holds (its instance died) is taken
+// over; one whose lock is held (a running instance) is left alone.
+func TestExportTakesOverClaimsOfGoneInstance(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Mode = ModeExport
+		c.Path = filepath.Join(filepath.Dir(c.Path), "inbox")
+		c.PollInterval = units.Duration(20 * time.Millisecond)
+	})
+	inbox := filepath.Join(h.dir, "cdr", "inbox")
+	root := filepath.Join(inbox, "processing", "hotline")
+	gone, alive := filepath.Join(root, "gone-1"), filepath.Join(root, "alive-1")
+	os.MkdirAll(gone, 0o755)
+	os.MkdirAll(alive, 0o755)
+	os.WriteFile(filepath.Join(gone, ".lock"), nil, 0o644)
+	os.WriteFile(filepath.Join(gone, "dead.csv"), []byte(astLine("z.1", "13912345678", "甲", 10, "一")), 0o644)
+	held, ok, err := tryLock(alive)
+	if err != nil || !ok {
+		t.Fatal("lock", err)
+	}
+	defer held.Close()
+	os.WriteFile(filepath.Join(alive, "busy.csv"), []byte(astLine("z.2", "13912345678", "乙", 10, "二")), 0o644)
+	h.start()
+	if ids := strings.Join(sourceIDs(h.records(1)), ","); ids != "z.1" {
+		t.Errorf("records %s", ids)
+	}
+	h.waitFor("file moved", func() bool { return exists(filepath.Join(inbox, "done", "dead.csv")) })
+	time.Sleep(500 * time.Millisecond) // 25 polls: more than two looks for gone instances
+	if !exists(filepath.Join(alive, "busy.csv")) {
+		t.Error("a file claimed by a running instance was taken")
+	}
 }
 
 func TestExportGB18030Mapping(t *testing.T) {
