@@ -5,14 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/court12368/petitiond/channels"
 )
 
 // exporter takes whole files dropped into a folder. A file is claimed by
@@ -25,9 +27,9 @@ type exporter struct {
 	r          *run
 	inbox      string
 	pattern    string
-	procRoot   string   // the claim folders of all instances of the channel
-	processing string   // this instance's claim folder, procRoot/<host>[-N]
-	lock       *os.File // flock on processing/.lock while the instance runs
+	procRoot   string // the claim folders of all instances of the channel
+	processing string // this instance's claim folder, procRoot/<host>[-N]
+	slot       *channels.ClaimSlot
 	scans      int
 	doneDir    string
 	errorDir   string
@@ -83,56 +85,12 @@ func (x *exporter) dirs() error {
 			return err
 		}
 	}
-	return x.takeSlot()
-}
-
-// takeSlot locks the first free claim folder procRoot/<host>[-N]: every
-// running instance has its own, so a restart takes up only its own claims.
-func (x *exporter) takeSlot() error {
-	host, _ := os.Hostname()
-	host = strings.Map(func(r rune) rune {
-		if r == '/' || r == os.PathSeparator || r < ' ' {
-			return '_'
-		}
-		return r
-	}, host)
-	if host == "" {
-		host = "host"
-	}
-	for i := 1; i <= 64; i++ {
-		name := host
-		if i > 1 {
-			name = host + "-" + strconv.Itoa(i)
-		}
-		dir := filepath.Join(x.procRoot, name)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
-		}
-		f, ok, err := tryLock(dir)
-		if err != nil {
-			return err
-		}
-		if ok {
-			x.processing, x.lock = dir, f
-			return nil
-		}
-	}
-	return errors.New("calllog: no free claim folder under " + x.procRoot)
-}
-
-func tryLock(dir string) (*os.File, bool, error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	slot, err := channels.TakeClaimSlot(x.procRoot)
 	if err != nil {
-		return nil, false, err
+		return fmt.Errorf("calllog: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return f, true, nil
+	x.slot, x.processing = slot, slot.Dir
+	return nil
 }
 
 // adoptEvery is how many folder scans pass between two looks for claim
@@ -147,10 +105,8 @@ const adoptEvery = 10
 // again with the same ids.
 func (x *exporter) adopt() {
 	r := x.r
-	ents, err := os.ReadDir(x.procRoot)
-	if err != nil {
-		return
-	}
+	var state map[fileID]*fileState // the saved offsets, read once
+	stateRead := false
 	take := func(path string) bool {
 		target := uniquePath(x.processing, filepath.Base(path))
 		if err := os.Rename(path, target); err != nil {
@@ -166,43 +122,29 @@ func (x *exporter) adopt() {
 			f.Close()
 			return false
 		}
+		if !stateRead {
+			state, _ = loadState(r.env.StateDir)
+			stateRead = true
+		}
 		var st *fileState
 		var offset int64
-		if state, err := loadState(r.env.StateDir); err == nil {
-			if s := state[idOf(fi)]; s != nil && s.matches(f) && s.Offset <= fi.Size() {
-				st, offset = s, s.Offset
-			}
+		if s := state[idOf(fi)]; s != nil && s.matches(f) && s.Offset <= fi.Size() {
+			st, offset = s, s.Offset
 		}
 		x.add(f, fi, target, st, offset)
 		x.dirty = true
 		return true
 	}
-	for _, e := range ents {
-		path := filepath.Join(x.procRoot, e.Name())
-		if e.Type().IsRegular() {
-			if take(path) {
+	// Files left directly in procRoot by versions before claim folders.
+	if ents, err := os.ReadDir(x.procRoot); err == nil {
+		for _, e := range ents {
+			if path := filepath.Join(x.procRoot, e.Name()); e.Type().IsRegular() && take(path) {
 				r.log.Info("calllog: took up an export file claimed by an older version", "file", path)
 			}
-			continue
 		}
-		if !e.IsDir() || path == x.processing {
-			continue
-		}
-		f, ok, err := tryLock(path)
-		if err != nil || !ok {
-			continue
-		}
-		files, _ := os.ReadDir(path)
-		n := 0
-		for _, fe := range files {
-			if fe.Type().IsRegular() && fe.Name() != ".lock" && take(filepath.Join(path, fe.Name())) {
-				n++
-			}
-		}
-		f.Close()
-		if n > 0 {
-			r.log.Info("calllog: took over export files claimed by an instance that is gone", "slot", e.Name(), "files", n)
-		}
+	}
+	for slot, n := range channels.AdoptOrphanedClaims(x.procRoot, x.processing, take) {
+		r.log.Info("calllog: took over export files claimed by an instance that is gone", "slot", slot, "files", n)
 	}
 }
 
@@ -435,8 +377,8 @@ func (x *exporter) save() {
 }
 
 func (x *exporter) finish() {
-	if x.lock != nil {
-		defer x.lock.Close()
+	if x.slot != nil {
+		defer x.slot.Close()
 	}
 	if x.files == nil {
 		return

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/channels/calllog/cdr"
 	"github.com/court12368/petitiond/config/units"
 )
@@ -89,16 +90,16 @@ func TestExportTakesOverClaimsOfGoneInstance(t *testing.T) {
 	})
 	inbox := filepath.Join(h.dir, "cdr", "inbox")
 	root := filepath.Join(inbox, "processing", "hotline")
-	gone, alive := filepath.Join(root, "gone-1"), filepath.Join(root, "alive-1")
+	gone := filepath.Join(root, "gone-1")
 	os.MkdirAll(gone, 0o755)
-	os.MkdirAll(alive, 0o755)
 	os.WriteFile(filepath.Join(gone, ".lock"), nil, 0o644)
 	os.WriteFile(filepath.Join(gone, "dead.csv"), []byte(astLine("z.1", "13912345678", "甲", 10, "一")), 0o644)
-	held, ok, err := tryLock(alive)
-	if err != nil || !ok {
+	held, err := channels.TakeClaimSlot(root) // a running instance
+	if err != nil {
 		t.Fatal("lock", err)
 	}
 	defer held.Close()
+	alive := held.Dir
 	os.WriteFile(filepath.Join(alive, "busy.csv"), []byte(astLine("z.2", "13912345678", "乙", 10, "二")), 0o644)
 	h.start()
 	if ids := strings.Join(sourceIDs(h.records(1)), ","); ids != "z.1" {

@@ -31,7 +31,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -55,7 +54,6 @@ type Channel struct {
 
 	inbox, done, errDir, procRoot string
 	slot                          string // this instance's claim folder
-	lock                          *os.File
 
 	mu      sync.Mutex
 	retry   map[string]time.Time // base name → not before
@@ -140,10 +138,12 @@ func (c *Channel) Run(ctx context.Context, sink channels.Sink) error {
 	if err := os.MkdirAll(c.workDir, 0o700); err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
-	if err := c.takeSlot(); err != nil {
-		return err
+	slot, err := channels.TakeClaimSlot(c.procRoot)
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
 	}
-	defer c.lock.Close()
+	defer slot.Close()
+	c.slot = slot.Dir
 
 	jobs := make(chan job)
 	ocrCtx, stopOCR := context.WithCancel(context.Background())
@@ -216,51 +216,6 @@ loop:
 	return nil
 }
 
-// takeSlot locks the first free claim folder processing/<host>[-N].
-func (c *Channel) takeSlot() error {
-	host, _ := os.Hostname()
-	host = strings.Map(func(r rune) rune {
-		if r == '/' || r == os.PathSeparator || r < ' ' {
-			return '_'
-		}
-		return r
-	}, or(host, "host"))
-	for i := 1; i <= 64; i++ {
-		name := host
-		if i > 1 {
-			name = fmt.Sprintf("%s-%d", host, i)
-		}
-		dir := filepath.Join(c.procRoot, name)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		f, ok, err := tryLock(dir)
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		if ok {
-			c.slot, c.lock = dir, f
-			return nil
-		}
-	}
-	return errors.New("scan: no free claim folder under " + c.procRoot)
-}
-
-func tryLock(dir string) (*os.File, bool, error) {
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o640)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, false, nil
-		}
-		return nil, false, err
-	}
-	return f, true, nil
-}
-
 // recover returns the jobs left in this slot by an earlier run.
 func (c *Channel) recover() []job {
 	var out []job
@@ -303,32 +258,12 @@ func (c *Channel) hasScan(dir, sidecar string) bool {
 // adopt puts the files of claim folders no running instance holds back
 // into the hot folder.
 func (c *Channel) adopt() {
-	ents, err := os.ReadDir(c.procRoot)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		dir := filepath.Join(c.procRoot, e.Name())
-		if !e.IsDir() || dir == c.slot {
-			continue
-		}
-		f, ok, err := tryLock(dir)
-		if err != nil || !ok {
-			continue
-		}
-		files, _ := os.ReadDir(dir)
-		n := 0
-		for _, fe := range files {
-			if fe.Type().IsRegular() && fe.Name() != ".lock" {
-				if _, err := moveInto(filepath.Join(dir, fe.Name()), c.inbox, fe.Name()); err == nil {
-					n++
-				}
-			}
-		}
-		f.Close()
-		if n > 0 {
-			c.log.Info("scan: took back files claimed by an instance that is gone", "slot", e.Name(), "files", n)
-		}
+	taken := channels.AdoptOrphanedClaims(c.procRoot, c.slot, func(path string) bool {
+		_, err := moveInto(path, c.inbox, filepath.Base(path))
+		return err == nil
+	})
+	for slot, n := range taken {
+		c.log.Info("scan: took back files claimed by an instance that is gone", "slot", slot, "files", n)
 	}
 }
 
