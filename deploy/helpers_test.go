@@ -28,19 +28,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "petitiond-deploy-")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = testutil.BuildDaemon(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithDaemon(m, "petitiond-deploy-", &binary) }
 
 // tool returns the path of a command, skipping (or failing under CI=true)
 // when it is not installed.

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -251,4 +252,22 @@ func (d *Daemon) readRSS() {
 			d.peak.Store(kb << 10)
 		}
 	}
+}
+
+// MainWithDaemon is a TestMain for packages that run the real binary: it
+// builds cmd/petitiond into a temporary directory named after prefix, sets
+// *bin to its path, runs the tests, removes the directory and exits with
+// the tests' code.
+func MainWithDaemon(m *testing.M, prefix string, bin *string) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		panic(err)
+	}
+	if *bin, err = BuildDaemon(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }

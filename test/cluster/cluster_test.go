@@ -29,19 +29,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "petitiond-cluster-")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = testutil.BuildDaemon(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithDaemon(m, "petitiond-cluster-", &binary) }
 
 // cluster is the three-broker cluster under test.
 type cluster struct {

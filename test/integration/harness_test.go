@@ -26,19 +26,7 @@ import (
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "petitiond-it-")
-	if err != nil {
-		panic(err)
-	}
-	if binary, err = testutil.BuildDaemon(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithDaemon(m, "petitiond-it-", &binary) }
 
 // broker returns the real broker's address, skipping (or failing in CI)
 // when none is configured or reachable.
