@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/court12368/petitiond/channels"
 )
 
 // CTI event types.
@@ -440,7 +442,7 @@ func (s *ctiServer) serve(ctx context.Context) {
 	mux := http.NewServeMux()
 	mux.Handle(s.cfg.Path, s)
 	if doc, err := ctiOpenAPI(s.cfg); err == nil {
-		mux.Handle(ctiSpecPath(s.cfg.Path), serveCTIOpenAPI(doc))
+		mux.Handle(ctiSpecPath(s.cfg.Path), channels.ServeOpenAPI(doc))
 	} else {
 		s.r.log.Error("calllog: CTI OpenAPI document not served", "err", err)
 	}

@@ -1,12 +1,12 @@
 package calllog
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
+
+	"github.com/court12368/petitiond/channels"
 )
 
 // ctiOpenAPIDoc is the OpenAPI 3.1 document of the CTI webhook, written
@@ -40,46 +40,5 @@ func ctiOpenAPI(cfg *CTIConfig) ([]byte, error) {
 	info["description"] = info["description"].(string) + fmt.Sprintf(
 		"\n\nThis webhook: POST %s; a request at most %d bytes; authentication: %s.",
 		cfg.Path, int64(cfg.MaxBodySize), map[bool]string{true: "bearer token", false: "none"}[cfg.AuthToken != ""])
-	if len(doc) != 5 {
-		return nil, fmt.Errorf("embedded openapi.json: %d top-level keys; list every one in ordered", len(doc))
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(ordered(doc)); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// serveOpenAPI answers GET <path>/openapi.json. It needs no token: the
-// document describes the interface and holds no secret.
-func serveCTIOpenAPI(doc []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			w.Write([]byte(`{"error":"use GET"}` + "\n"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(doc)
-	})
-}
-
-// ctiOpenAPIOrder is the order of the document's top-level keys (the rest
-// are sorted by encoding/json), for people reading it.
-type ctiOpenAPIOrder struct {
-	OpenAPI    any `json:"openapi"`
-	Info       any `json:"info"`
-	Servers    any `json:"servers"`
-	Paths      any `json:"paths"`
-	Components any `json:"components"`
-}
-
-func ordered(doc map[string]any) ctiOpenAPIOrder {
-	return ctiOpenAPIOrder{doc["openapi"], doc["info"], doc["servers"], doc["paths"], doc["components"]}
+	return channels.EncodeOpenAPI(doc)
 }

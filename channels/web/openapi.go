@@ -1,13 +1,14 @@
 package web
 
 import (
-	"bytes"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/court12368/petitiond/channels"
 )
 
 // openAPIDoc is the OpenAPI 3.1 document of the channel, written for the
@@ -79,49 +80,16 @@ func (c *Channel) openAPI() ([]byte, error) {
 			"at most %d attachments of at most %d bytes each; authentication: %s.",
 		c.cfg.Path, int64(c.cfg.MaxBodySize), int64(c.cfg.MaxRequestSize), c.cfg.MaxAttachments, int64(c.cfg.MaxAttachmentSize),
 		map[bool]string{true: "bearer token", false: "none"}[c.cfg.AuthToken != ""])
-	if len(doc) != 5 {
-		return nil, fmt.Errorf("embedded openapi.json: %d top-level keys; list every one in ordered", len(doc))
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(ordered(doc)); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return channels.EncodeOpenAPI(doc)
 }
 
-// serveOpenAPI answers GET <path>/openapi.json with the document (the
-// guard's framing check applies, not its token or origin check). It needs
-// no token: the document describes the interface and holds no secret, and
-// a partner's tooling fetches it before it has credentials configured.
+// serveOpenAPI answers GET <path>/openapi.json with the document; the
+// guard's framing check applies, not its token or origin check.
 func (c *Channel) serveOpenAPI(doc []byte) http.Handler {
+	serve := channels.ServeOpenAPI(doc)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.refuseAmbiguous(w, r) {
-			return
+		if !c.refuseAmbiguous(w, r) {
+			serve.ServeHTTP(w, r)
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "use GET"})
-			return
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(doc)
 	})
-}
-
-// openAPIOrder is the order of the document's top-level keys (the rest
-// are sorted by encoding/json), for people reading it.
-type openAPIOrder struct {
-	OpenAPI    any `json:"openapi"`
-	Info       any `json:"info"`
-	Servers    any `json:"servers"`
-	Paths      any `json:"paths"`
-	Components any `json:"components"`
-}
-
-func ordered(doc map[string]any) openAPIOrder {
-	return openAPIOrder{doc["openapi"], doc["info"], doc["servers"], doc["paths"], doc["components"]}
 }
