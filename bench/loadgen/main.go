@@ -26,13 +26,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/court12368/petitiond/bench/internal/gen"
+	"github.com/court12368/petitiond/bench/internal/load"
 	"github.com/court12368/petitiond/internal/testutil"
 	"github.com/segmentio/kafka-go"
 )
@@ -59,7 +59,7 @@ func main() {
 	fmt.Printf("bare kafka-go, pipelined     : %8.0f msgs/s  (acks=all, async writer, 10000 in flight)\n", bare)
 	sync := syncProducer(*brokers, topicBare, *dur, *conc)
 	fmt.Printf("bare kafka-go, %3d sync loops: %8.0f msgs/s  p50 %6.2f ms  p99 %6.2f ms  (each waits for its ack, like a web request)\n",
-		*conc, sync.rate, ms(sync.p50), ms(sync.p99))
+		*conc, sync.Rate, ms(sync.P50), ms(sync.P99))
 
 	d, err := startDaemon(*bin, *brokers, topic, *blobSync)
 	if err != nil {
@@ -68,7 +68,7 @@ func main() {
 	}
 	defer d.stop()
 
-	closedLoop(d.url, 2*time.Second, *conc, body) // warm up
+	load.Closed(2*time.Second, *conc, load.Post(d.url, body)) // warm up
 	if *profile != "" {
 		go func() {
 			r, err := http.Get("http://" + d.admin + "/debug/pprof/profile?seconds=5")
@@ -80,19 +80,19 @@ func main() {
 			}
 		}()
 	}
-	cl := closedLoop(d.url, *dur, *conc, body)
+	cl := load.Closed(*dur, *conc, load.Post(d.url, body))
 	fmt.Printf("(petitiond blobs.sync: %t)\n", *blobSync)
 	fmt.Printf("web → Kafka, closed loop     : %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d clients, %d ok, %d errors)\n",
-		cl.rate, ms(cl.p50), ms(cl.p99), *conc, cl.ok, cl.errors)
+		cl.Rate, ms(cl.P50), ms(cl.P99), *conc, cl.OK, cl.Errors)
 	if w, err := wrkPhase(d.url, *dur, *conc, body); err == nil {
 		fmt.Print(w)
 	} else {
 		fmt.Printf("web → Kafka, wrk             : not measured (%v)\n", err)
 	}
-	op := openLoop(d.url, *dur, *rate, body)
+	op := load.Open(*dur, *rate, load.Post(d.url, body))
 	fmt.Printf("web → Kafka, open loop %5d/s: %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d ok, %d errors)\n",
-		*rate, op.rate, ms(op.p50), ms(op.p99), op.ok, op.errors)
-	fmt.Printf("\nweb closed loop / bare sync loops: %.0f%%   web closed loop / bare pipelined: %.0f%%\n", 100*cl.rate/sync.rate, 100*cl.rate/bare)
+		*rate, op.Rate, ms(op.P50), ms(op.P99), op.OK, op.Errors)
+	fmt.Printf("\nweb closed loop / bare sync loops: %.0f%%   web closed loop / bare pipelined: %.0f%%\n", 100*cl.Rate/sync.Rate, 100*cl.Rate/bare)
 	if rss := d.peakRSS(); rss > 0 {
 		fmt.Printf("petitiond peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
 	}
@@ -186,7 +186,7 @@ func wrkPhase(url string, dur time.Duration, conc int, body []byte) (string, err
 
 // syncProducer is conc goroutines, each writing one message and waiting for
 // its acknowledgement before the next — the same shape as web requests.
-func syncProducer(brokers, topic string, dur time.Duration, conc int) result {
+func syncProducer(brokers, topic string, dur time.Duration, conc int) load.Result {
 	value := bytes.Repeat([]byte("x"), 1100)
 	w := &kafka.Writer{
 		Addr: kafka.TCP(brokers), Topic: topic, Balancer: &kafka.Murmur2Balancer{},
@@ -194,10 +194,10 @@ func syncProducer(brokers, topic string, dur time.Duration, conc int) result {
 	}
 	defer w.Close()
 	var n atomic.Int64
-	return closed(dur, conc, func() (time.Duration, bool) {
-		t0 := time.Now()
-		err := w.WriteMessages(context.Background(), kafka.Message{Key: []byte(fmt.Sprint(n.Add(1))), Value: value})
-		return time.Since(t0), err == nil
+	return load.Closed(dur, conc, func() (time.Duration, error) {
+		return load.Timed(func() error {
+			return w.WriteMessages(context.Background(), kafka.Message{Key: []byte(fmt.Sprint(n.Add(1))), Value: value})
+		})
 	})
 }
 
@@ -247,98 +247,4 @@ func (d *daemon) peakRSS() int64 { return d.PeakRSS() }
 func (d *daemon) stop() {
 	d.Stop(time.Minute)
 	os.RemoveAll(d.dir)
-}
-
-type result struct {
-	rate       float64
-	p50, p99   time.Duration
-	ok, errors int
-}
-
-var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 1024}, Timeout: 60 * time.Second}
-
-func post(url string, body []byte) (time.Duration, bool) {
-	start := time.Now()
-	r, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return 0, false
-	}
-	io.Copy(io.Discard, r.Body)
-	r.Body.Close()
-	return time.Since(start), r.StatusCode == 201
-}
-
-// recorder collects the latencies of successful operations and counts
-// failures, from many goroutines.
-type recorder struct {
-	mu         sync.Mutex
-	lat        []time.Duration
-	ok, errors int
-}
-
-func (r *recorder) add(d time.Duration, good bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if good {
-		r.ok++
-		r.lat = append(r.lat, d)
-	} else {
-		r.errors++
-	}
-}
-
-func (r *recorder) result(elapsed time.Duration) result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
-	res := result{ok: r.ok, errors: r.errors, rate: float64(r.ok) / elapsed.Seconds()}
-	if len(r.lat) > 0 {
-		res.p50 = r.lat[len(r.lat)/2]
-		res.p99 = r.lat[len(r.lat)*99/100]
-	}
-	return res
-}
-
-// closed runs op in conc goroutines, each calling it again as soon as it
-// returns, for dur.
-func closed(dur time.Duration, conc int, op func() (time.Duration, bool)) result {
-	var rec recorder
-	deadline := time.Now().Add(dur)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				rec.add(op())
-			}
-		}()
-	}
-	wg.Wait()
-	return rec.result(time.Since(start))
-}
-
-func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
-	return closed(dur, conc, func() (time.Duration, bool) { return post(url, body) })
-}
-
-// openLoop starts one request every 1/rate seconds, whatever the answers.
-func openLoop(url string, dur time.Duration, rate int, body []byte) result {
-	var rec recorder
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for next := start; next.Before(start.Add(dur)); next = next.Add(interval) {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rec.add(post(url, body))
-		}()
-	}
-	wg.Wait()
-	return rec.result(time.Since(start))
 }

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/court12368/petitiond/bench/internal/load"
 	"github.com/court12368/petitiond/internal/testutil"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -140,30 +140,10 @@ func bareSync(brokers []string, topic string, s *sample, conc int, dur time.Dura
 	w := writer(brokers, topic, false, nil)
 	defer w.Close()
 	var n atomic.Int64
-	var first atomic.Value
-	var rec recorder
-	deadline := time.Now().Add(dur)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				t0 := time.Now()
-				err := w.WriteMessages(context.Background(), s.message(n.Add(1)))
-				rec.add(time.Since(t0), err == nil)
-				if err != nil {
-					first.CompareAndSwap(nil, err.Error())
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	r := rec.result(time.Since(start))
-	fe, _ := first.Load().(string)
-	return Limit{Rate: r.rate, P50ms: msp(r.p50), P99ms: msp(r.p99), Records: int64(r.ok), Errors: int64(r.errors), FirstError: fe,
-		How: fmt.Sprintf("kafka-go, %d sync loops (each waits for its ack), %s", conc, dur)}
+	r := load.Closed(dur, conc, func() (time.Duration, error) {
+		return load.Timed(func() error { return w.WriteMessages(context.Background(), s.message(n.Add(1))) })
+	})
+	return limitOf(r, false, fmt.Sprintf("kafka-go, %d sync loops (each waits for its ack), %s", conc, dur))
 }
 
 // bareOpen starts one synchronous write every 1/rate s, whatever the
@@ -171,34 +151,16 @@ func bareSync(brokers []string, topic string, s *sample, conc int, dur time.Dura
 func bareOpen(brokers []string, topic string, s *sample, rate int, dur time.Duration) Limit {
 	w := writer(brokers, topic, false, nil)
 	defer w.Close()
-	var rec recorder
-	var first atomic.Value
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	var wg sync.WaitGroup
-	var i int64
-	for next := start; next.Before(start.Add(dur)); next = next.Add(interval) {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		i++
-		m := s.message(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t0 := time.Now()
-			err := w.WriteMessages(context.Background(), m)
-			rec.add(time.Since(t0), err == nil)
-			if err != nil {
-				first.CompareAndSwap(nil, err.Error())
-			}
-		}()
-	}
-	wg.Wait()
-	r := rec.result(time.Since(start))
-	fe, _ := first.Load().(string)
-	return Limit{Rate: r.rate, P50ms: msp(r.p50), P99ms: msp(r.p99), Records: int64(r.ok), Errors: int64(r.errors), FirstError: fe, Paced: true,
-		How: fmt.Sprintf("kafka-go, open loop %d/s of sync writes, %s", rate, dur)}
+	var n atomic.Int64
+	r := load.Open(dur, rate, func() (time.Duration, error) {
+		return load.Timed(func() error { return w.WriteMessages(context.Background(), s.message(n.Add(1))) })
+	})
+	return limitOf(r, true, fmt.Sprintf("kafka-go, open loop %d/s of sync writes, %s", rate, dur))
+}
+
+func limitOf(r load.Result, paced bool, how string) Limit {
+	return Limit{Rate: r.Rate, P50ms: msp(r.P50), P99ms: msp(r.P99), Records: int64(r.OK), Errors: int64(r.Errors),
+		FirstError: r.FirstError, Paced: paced, How: how}
 }
 
 // bareAsync writes n records through an async writer with at most

@@ -17,9 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -334,41 +332,4 @@ func ratio(p *Phase, k string) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", v)
-}
-
-// recorder collects the latencies of successful operations and counts
-// failures, from many goroutines.
-type recorder struct {
-	mu         sync.Mutex
-	lat        []time.Duration
-	ok, errors int
-}
-
-func (r *recorder) add(d time.Duration, good bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if good {
-		r.ok++
-		r.lat = append(r.lat, d)
-	} else {
-		r.errors++
-	}
-}
-
-type result struct {
-	rate       float64
-	p50, p99   time.Duration
-	ok, errors int
-}
-
-func (r *recorder) result(elapsed time.Duration) result {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
-	res := result{ok: r.ok, errors: r.errors, rate: float64(r.ok) / elapsed.Seconds()}
-	if len(r.lat) > 0 {
-		res.p50 = r.lat[len(r.lat)/2]
-		res.p99 = r.lat[len(r.lat)*99/100]
-	}
-	return res
 }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"time"
 
 	"github.com/court12368/petitiond/bench/internal/gen"
+	"github.com/court12368/petitiond/bench/internal/load"
 	"github.com/court12368/petitiond/channels/calllog"
 	"github.com/court12368/petitiond/channels/imap"
 	"github.com/court12368/petitiond/internal/testutil"
@@ -170,57 +168,7 @@ func fail(p *Phase, err error) *Phase {
 
 // ---------------------------------------------------------------- web
 
-var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, MaxConnsPerHost: 1024}, Timeout: 60 * time.Second}
-
-func post(url string, body []byte) (time.Duration, bool) {
-	start := time.Now()
-	r, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return 0, false
-	}
-	io.Copy(io.Discard, r.Body)
-	r.Body.Close()
-	return time.Since(start), r.StatusCode == 201
-}
-
-func closedLoop(url string, dur time.Duration, conc int, body []byte) result {
-	var rec recorder
-	deadline := time.Now().Add(dur)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i := 0; i < conc; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				rec.add(post(url, body))
-			}
-		}()
-	}
-	wg.Wait()
-	return rec.result(time.Since(start))
-}
-
-func openLoop(url string, dur time.Duration, rate int, body []byte) result {
-	var rec recorder
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for next := start; next.Before(start.Add(dur)); next = next.Add(interval) {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rec.add(post(url, body))
-		}()
-	}
-	wg.Wait()
-	return rec.result(time.Since(start))
-}
-
-func webPhase(p *Phase, drive func(url string) result, bare func(s *sample, topic string) Limit, perfN, perfRate int) *Phase {
+func webPhase(p *Phase, drive func(url string) load.Result, bare func(s *sample, topic string) Limit, perfN, perfRate int) *Phase {
 	listen := testutil.FreeAddr()
 	d, err := startDaemon(fmt.Sprintf("name: web-bench\ntype: web\nsettings: {listen: %q, max_connections_per_client: 0}", listen), "warn")
 	if err != nil {
@@ -231,18 +179,18 @@ func webPhase(p *Phase, drive func(url string) result, bare func(s *sample, topi
 		return fail(p, err)
 	}
 	url := "http://" + listen + "/petitions"
-	closedLoop(url, 2*time.Second, *webConc, gen.WebPetition()) // warm up
+	load.Closed(2*time.Second, *webConc, load.Post(url, gen.WebPetition())) // warm up
 	d.w.begin()
 	r := drive(url)
 	u := d.w.end()
 	d.stop()
-	p.Rate, p.Records = r.rate, int64(r.ok)
-	if r.rate > 0 {
-		p.Seconds = float64(r.ok) / r.rate
+	p.Rate, p.Records = r.Rate, int64(r.OK)
+	if r.Rate > 0 {
+		p.Seconds = float64(r.OK) / r.Rate
 	}
-	p.P50ms, p.P99ms = msp(r.p50), msp(r.p99)
-	if r.errors > 0 {
-		p.Note = fmt.Sprintf("%d requests failed", r.errors)
+	p.P50ms, p.P99ms = msp(r.P50), msp(r.P99)
+	if r.Errors > 0 {
+		p.Note = fmt.Sprintf("%d requests failed", r.Errors)
 	}
 	finish(p, u)
 	limits(p, d.topic, bare, perfN, perfRate)
@@ -254,7 +202,7 @@ func webClosed() *Phase {
 		Concurrency: fmt.Sprintf("%d waiting clients (Go HTTP client, one address: max_connections_per_client 0), blobs.sync on", *webConc)}
 	logf("report: %s, %d clients, %s", p.Name, *webConc, *webDur)
 	body := gen.WebPetition()
-	return webPhase(p, func(url string) result { return closedLoop(url, *webDur, *webConc, body) },
+	return webPhase(p, func(url string) load.Result { return load.Closed(*webDur, *webConc, load.Post(url, body)) },
 		func(s *sample, topic string) Limit { return bareSync(brokers, topic, s, *webConc, *bareSecs) }, 0, -1)
 }
 
@@ -263,7 +211,7 @@ func webOpen() *Phase {
 		Concurrency: fmt.Sprintf("open loop: one request every 1/%d s whatever the answers (one address: max_connections_per_client 0), blobs.sync on", *openRate)}
 	logf("report: %s, %s", p.Name, *webDur)
 	body := gen.WebPetition()
-	return webPhase(p, func(url string) result { return openLoop(url, *webDur, *openRate, body) },
+	return webPhase(p, func(url string) load.Result { return load.Open(*webDur, *openRate, load.Post(url, body)) },
 		func(s *sample, topic string) Limit { return bareOpen(brokers, topic, s, *openRate, *webDur) },
 		*openRate*int(webDur.Seconds()), *openRate)
 }
