@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/court12368/petitiond/channels/web"
 	"github.com/court12368/petitiond/config"
@@ -189,7 +192,7 @@ func TestOpenAPIExchanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer hold.Close()
-		noReuse := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		noReuse := &http.Client{Transport: answerOnAccept{}}
 		js, _ := json.Marshal(submission)
 		for _, method := range []string{"OPTIONS", "POST"} {
 			r := spec.Do(t, noReuse, h.request(method, "application/json", map[string]string{"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}), js, true)
@@ -318,4 +321,26 @@ func TestOpenAPIMapped(t *testing.T) {
 	if r := doc.Do(t, &http.Client{}, h.request("POST", "application/json", nil), []byte(`{"msgId":"wx-10"}`), true); r.Resp.StatusCode != 422 {
 		t.Errorf("partner body without the mapped content: %d %s, want 422", r.Resp.StatusCode, r.Body)
 	}
+}
+
+// answerOnAccept reads what the listener writes on accept to a connection
+// over max_connections, without sending the request: the listener answers
+// and closes before it reads, so sending would race that close (the client
+// then sees a reset or an "unsolicited response", not the 503).
+type answerOnAccept struct{}
+
+func (answerOnAccept) RoundTrip(req *http.Request) (*http.Response, error) {
+	c, err := net.Dial("tcp", req.URL.Host)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, err
 }
