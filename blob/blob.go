@@ -64,6 +64,9 @@ type Dir struct {
 	gcLock  *sharedFlock
 	jr      *journal // nil without sync
 	fsyncs  atomic.Int64
+	// remote, when set, holds the blobs (an S3 bucket); the directory
+	// keeps only staging and temporary files.
+	remote *s3Remote
 }
 
 // Fsyncs returns how many fsyncs (and syncfs) the store has done: with
@@ -125,6 +128,12 @@ type Options struct {
 	// Staging bounds the staging area (see Stage); zero values are the
 	// defaults.
 	Staging StagingLimits
+	// S3, when set, stores the blobs in an S3-compatible bucket instead
+	// of the directory, which then keeps only staging and temporary
+	// files. A blob is durable when the server acknowledged its upload;
+	// there is no local journal or reference log (GC refuses: the
+	// bucket's own retention governs it).
+	S3 *S3Options
 }
 
 // NewDir returns a store rooted at dir, creating it when missing.
@@ -147,6 +156,19 @@ func Open(dir string, opts Options) (*Dir, error) {
 	d := &Dir{root: abs, baseURI: opts.BaseURI, sync: !opts.NoSync}
 	if err := d.staging.init(filepath.Join(abs, "staging"), opts.Staging); err != nil {
 		return nil, fmt.Errorf("blob store: %w", err)
+	}
+	if opts.S3 != nil {
+		r, err := newS3Remote(*opts.S3, opts.BaseURI)
+		if err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("blob store: %w", err)
+		}
+		// Local files are only spooled on their way to the bucket: they
+		// need no fsync, and nothing is collected locally.
+		d.remote, d.sync = r, false
+		return d, nil
 	}
 	var err2 error
 	if d.gcLock, err2 = openSharedFlock(filepath.Join(abs, "gc.lock")); err2 != nil {
@@ -181,10 +203,22 @@ func (d *Dir) Close() error {
 // Root returns the store's directory.
 func (d *Dir) Root() string { return d.root }
 
+// Location says where blobs are kept, for logs and the status page: the
+// directory, or s3://bucket/prefix.
+func (d *Dir) Location() string {
+	if d.remote != nil {
+		return "s3://" + d.remote.bucket + "/" + d.remote.prefix
+	}
+	return d.root
+}
+
 func (d *Dir) path(sum string) string { return filepath.Join(d.root, sum[:2], sum) }
 
 // URI returns the URI of a blob by its sha256.
 func (d *Dir) URI(sum string) string {
+	if d.remote != nil {
+		return d.remote.uri(sum)
+	}
 	if d.baseURI != "" {
 		return strings.TrimRight(d.baseURI, "/") + "/" + sum[:2] + "/" + sum
 	}
@@ -282,6 +316,9 @@ func (d *Dir) putSmall(br *bytes.Reader) (Ref, error) {
 	br.Read(b)
 	h := sha256.Sum256(b)
 	sum := hex.EncodeToString(h[:])
+	if d.remote != nil {
+		return d.putRemote(sum, bytes.NewReader(b), int64(len(b)))
+	}
 	if d.exists(sum) {
 		return Ref{SHA256: sum, Size: int64(len(b)), URI: d.URI(sum)}, nil
 	}
@@ -342,6 +379,14 @@ func (d *Dir) intact(sum string, data []byte) bool {
 }
 
 func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
+	if d.remote != nil {
+		f, err := os.Open(tmp)
+		if err != nil {
+			return Ref{}, fmt.Errorf("%w: %w", ErrStore, err)
+		}
+		defer f.Close()
+		return d.putRemote(sum, f, n)
+	}
 	ref := Ref{SHA256: sum, Size: n, URI: d.URI(sum)}
 	final := d.path(sum)
 	if d.exists(sum) {
@@ -357,6 +402,14 @@ func (d *Dir) commit(tmp, sum string, n int64) (Ref, error) {
 		}
 	}
 	return ref, nil
+}
+
+// putRemote uploads a blob to the bucket; it is durable when this returns.
+func (d *Dir) putRemote(sum string, body io.Reader, n int64) (Ref, error) {
+	if err := d.remote.put(sum, body, n); err != nil {
+		return Ref{}, fmt.Errorf("%w: s3: %w", ErrStore, err)
+	}
+	return Ref{SHA256: sum, Size: n, URI: d.URI(sum)}, nil
 }
 
 // exists reports whether a blob is stored, and if so renews its mtime
@@ -388,6 +441,9 @@ func (d *Dir) RefOf(b []byte) Ref {
 func (d *Dir) Open(sum string) (io.ReadCloser, error) {
 	if len(sum) != 64 {
 		return nil, fmt.Errorf("%w: bad sha256 %q", ErrNotFound, sum)
+	}
+	if d.remote != nil {
+		return d.remote.open(sum)
 	}
 	f, err := os.Open(d.path(sum))
 	if errors.Is(err, os.ErrNotExist) {

@@ -38,6 +38,9 @@ type GCResult struct {
 // the deletion.
 func (d *Dir) GC(opts GCOptions) (GCResult, error) {
 	var res GCResult
+	if d.remote != nil {
+		return res, fmt.Errorf("blob gc: blobs are in %s: petitiond does not delete from a shared bucket (other instances reference it); the bucket's lifecycle rules govern it", d.Location())
+	}
 	if opts.MinAge < time.Hour {
 		return res, fmt.Errorf("blob gc: min age %v is below 1h", opts.MinAge)
 	}

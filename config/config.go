@@ -134,6 +134,24 @@ type Blobs struct {
 	// Staging bounds the area where uploads wait (in <dir>/staging) until
 	// their petition is accepted; rejected uploads are deleted at once.
 	Staging BlobStaging `yaml:"staging" desc:"bounds of <dir>/staging, where uploads wait until their petition is accepted; rejected uploads are deleted at once"`
+	// S3 keeps the blobs in an S3-compatible bucket shared by every
+	// instance; Dir then holds only staging and temporary files.
+	S3 *BlobsS3 `yaml:"s3" desc:"keep the blobs in an S3-compatible bucket (shared by every instance) instead of dir, which then holds only staging and temporary files; an original is uploaded and acknowledged before its record is produced. Records reference s3://<bucket>/<prefix><aa>/<sha256>, or base_uri plus <aa>/<sha256>"`
+}
+
+// BlobsS3 is an S3-compatible bucket for the blob store.
+type BlobsS3 struct {
+	Endpoint string `yaml:"endpoint" desc:"host[:port] of the S3 API, without a scheme (e.g. s3.court.example:9000)"`
+	Bucket   string `yaml:"bucket" desc:"the bucket; it must exist (petitiond does not create it, so that its retention and object lock are the court's choice)"`
+	Region   string `yaml:"region" desc:"region of the bucket; empty: asked from the server"`
+	Prefix   string `yaml:"prefix" desc:"prefix of every object name, e.g. petitiond/ (empty, or ending in /)"`
+	// AccessKey and SecretKey: give them as *_file or ${VAR}; both empty
+	// reads AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
+	AccessKey string   `yaml:"access_key" desc:"access key; access_key_file or ${VAR}; with secret_key empty too, taken from AWS_ACCESS_KEY_ID (or MINIO_ROOT_USER) in the environment"`
+	SecretKey string   `yaml:"secret_key" desc:"secret key; give it as secret_key_file or ${VAR}, not in the configuration itself; empty with access_key: AWS_SECRET_ACCESS_KEY (or MINIO_ROOT_PASSWORD). Never logged"`
+	TLS       bool     `yaml:"tls" desc:"talk HTTPS to the endpoint (off: plain HTTP, only on a trusted network: originals cross it in clear)"`
+	CAFile    string   `yaml:"ca_file" desc:"PEM bundle of the CAs that sign the endpoint's certificate; empty: the system's trusted CAs"`
+	Timeout   Duration `yaml:"timeout" desc:"bounds one operation, the upload of a large original included (default 5m); a failed upload leaves the item unreleased, to be retried"`
 }
 
 // BlobStaging bounds the staging area of the blob store.
@@ -367,6 +385,7 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 	if st := c.Blobs.Staging; st.MaxBytes < 1<<20 || st.MaxBytesPerClient < 1<<20 || st.MaxBytesPerClient > st.MaxBytes {
 		d.errorf(at("blobs.staging"), "blobs.staging", "max_bytes and max_bytes_per_client must be at least 1MiB, and max_bytes_per_client at most max_bytes")
 	}
+	c.validateS3(d)
 	if c.Pipeline.MaxInFlight < 1 {
 		d.errorf(at("pipeline.max_in_flight"), "pipeline.max_in_flight", "must be at least 1")
 	}
@@ -475,6 +494,34 @@ func (c *Config) validate(d *decoder, reg *channels.Registry) {
 			continue
 		}
 		ch.Decoded = sc
+	}
+}
+
+func (c *Config) validateS3(d *decoder) {
+	s := c.Blobs.S3
+	if s == nil {
+		return
+	}
+	at := func(path string) int { return c.lines[path] }
+	if s.Endpoint == "" {
+		d.errorf(at("blobs.s3"), "blobs.s3.endpoint", "required (host[:port])")
+	} else if strings.Contains(s.Endpoint, "://") || strings.Contains(s.Endpoint, "/") {
+		d.errorf(at("blobs.s3.endpoint"), "blobs.s3.endpoint", "give host[:port] without a scheme or path (tls: true for https)")
+	}
+	if s.Bucket == "" {
+		d.errorf(at("blobs.s3"), "blobs.s3.bucket", "required")
+	}
+	if s.Prefix != "" && (!strings.HasSuffix(s.Prefix, "/") || strings.HasPrefix(s.Prefix, "/")) {
+		d.errorf(at("blobs.s3.prefix"), "blobs.s3.prefix", "must end in / and not start with one, e.g. petitiond/")
+	}
+	if (s.AccessKey == "") != (s.SecretKey == "") {
+		d.errorf(at("blobs.s3"), "blobs.s3", "set both access_key and secret_key (*_file or ${VAR}), or neither to take them from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+	}
+	if s.CAFile != "" && !s.TLS {
+		d.errorf(at("blobs.s3.ca_file"), "blobs.s3.ca_file", "only with tls: true")
+	}
+	if s.Timeout < 0 {
+		d.errorf(at("blobs.s3.timeout"), "blobs.s3.timeout", "must not be negative")
 	}
 }
 

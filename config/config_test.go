@@ -345,3 +345,44 @@ func TestPartitioning(t *testing.T) {
 	_, errs = parse(t, strings.Replace(base, "kafka:\n", "kafka:\n  partitioning: random\n", 1))
 	wantErrors(t, errs, `petitiond.yaml:2: kafka.partitioning: unknown partitioning "random" (healthy, key)`)
 }
+
+// TestBlobsS3: the bucket's keys come from files (or the environment), and
+// a half-given or malformed setting is an error at its line.
+func TestBlobsS3(t *testing.T) {
+	dir := t.TempDir()
+	ak, sk := filepath.Join(dir, "ak"), filepath.Join(dir, "sk")
+	os.WriteFile(ak, []byte("AKIA1\n"), 0o600)
+	os.WriteFile(sk, []byte("s3cret-key\n"), 0o600)
+	t.Setenv("PD_TEST_S3", "s3.court.example:9000")
+	cfg, errs := parse(t, base+`blobs:
+  s3:
+    endpoint: ${PD_TEST_S3}
+    bucket: originals
+    prefix: petitiond/
+    access_key_file: `+ak+`
+    secret_key_file: `+sk+`
+    tls: true
+    timeout: 30s
+`)
+	if errs != nil {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	s := cfg.Blobs.S3
+	if s == nil || s.Endpoint != "s3.court.example:9000" || s.Bucket != "originals" || s.AccessKey != "AKIA1" ||
+		s.SecretKey != "s3cret-key" || !s.TLS || s.Timeout.D().Seconds() != 30 || s.Prefix != "petitiond/" {
+		t.Fatalf("decoded %+v", s)
+	}
+	_, errs = parse(t, base+`blobs:
+  s3:
+    endpoint: https://s3.example/
+    prefix: /x
+    access_key: only-half
+    ca_file: /etc/ca.pem
+`)
+	wantErrors(t, errs,
+		`petitiond.yaml:8: blobs.s3.endpoint: give host[:port] without a scheme or path (tls: true for https)`,
+		`petitiond.yaml:8: blobs.s3.bucket: required`,
+		`petitiond.yaml:9: blobs.s3.prefix: must end in / and not start with one, e.g. petitiond/`,
+		`petitiond.yaml:8: blobs.s3: set both access_key and secret_key (*_file or ${VAR}), or neither to take them from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`,
+		`petitiond.yaml:11: blobs.s3.ca_file: only with tls: true`)
+}

@@ -35,6 +35,7 @@ COMMAND_PACKAGES[promtool]=prometheus
 COMMAND_PACKAGES[systemd-analyze]=systemd
 COMMAND_PACKAGES[setpriv]=util-linux
 COMMAND_PACKAGES[make]=make
+COMMAND_PACKAGES[curl]=curl
 
 log() { printf 'deps.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -123,4 +124,8 @@ fi
 # the JRE and maven installed above.
 "${SCRIPTS_DIR}/schema-registry.sh" install
 # --- end schema registry ---
+
+# SeaweedFS, the S3-compatible server of the S3 blob backend tests: built
+# from the Go module proxy into ~/.cache/petitiond once (minutes).
+"${SCRIPTS_DIR}/seaweedfs.sh" install
 log "done"

@@ -25,6 +25,11 @@ trap cleanup EXIT
 eval "before_schema_registry_$(declare -f cleanup)"
 cleanup() { before_schema_registry_cleanup; bash scripts/schema-registry.sh stop >/dev/null 2>&1 || true; }
 # --- end schema registry ---
+# --- SeaweedFS (S3 blob backend tests): killed, its data is the test's ---
+export SEAWEEDFS_STATE_DIR="${SEAWEEDFS_STATE_DIR:-$(mktemp -d /tmp/petitiond-seaweedfs-test.XXXXXX)}"
+eval "before_seaweedfs_$(declare -f cleanup)"
+cleanup() { before_seaweedfs_cleanup; bash scripts/seaweedfs.sh kill >/dev/null 2>&1 || true; }
+# --- end SeaweedFS ---
 
 bash scripts/kafka.sh start >/dev/null
 # A second broker with SASL_SSL and mutual-TLS listeners for the security tests.
@@ -42,6 +47,8 @@ export PETITIOND_SCHEMATHESIS
 PETITIOND_SCHEMA_REGISTRY="$(bash scripts/schema-registry.sh start)"
 export PETITIOND_SCHEMA_REGISTRY
 # --- end schema registry ---
+bash scripts/seaweedfs.sh start >/dev/null
+eval "$(bash scripts/seaweedfs.sh env | sed 's/^/export /')"
 
 log "go vet"
 go vet ./...

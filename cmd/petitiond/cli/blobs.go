@@ -9,6 +9,7 @@ import (
 	"github.com/court12368/petitiond/blob"
 	"github.com/court12368/petitiond/channels"
 	"github.com/court12368/petitiond/config"
+	"github.com/court12368/petitiond/daemon"
 )
 
 // blobsCmd runs `petitiond blobs gc`: it deletes the blobs that no record
@@ -33,7 +34,7 @@ func blobsCmd(args []string, reg *channels.Registry, stdout, stderr io.Writer) i
 		printErrors(stderr, err)
 		return 1
 	}
-	d, err := blob.Open(cfg.Blobs.Dir, blob.Options{BaseURI: cfg.Blobs.BaseURI})
+	d, err := blob.Open(cfg.Blobs.Dir, daemon.BlobOptions(cfg.Blobs, false))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
