@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-cluster.sh — what `make test-cluster` runs: a three-node KRaft cluster
-# (scripts/kafka-cluster.sh) in a fresh state dir, the failover tests
-# (go test -tags cluster ./test/cluster/...) against it, then the cluster is
+# (scripts/kafka-cluster.sh) in a fresh state dir, a Dovecot (ports 39143/39993)
+# and a SeaweedFS S3 server (39333, 39300-39302) of its own, the failover tests
+# (go test -tags cluster ./test/cluster/...) against them, then all is
 # stopped. Prints the measured figures and "tests: N passed, N failed, N skipped".
 # Under CI=true a missing cluster fails the tests instead of skipping them.
 set -euo pipefail
@@ -9,14 +10,27 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf 'test-cluster.sh: %s\n' "$*" >&2; }
 
+bash scripts/deps.sh
+
 export CLUSTER_STATE_DIR="${CLUSTER_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-cluster-test.XXXXXX)}"
 work="$(mktemp -d /tmp/petitiond-test-cluster.XXXXXX)"
+# Dovecot and SeaweedFS on ports of their own, so that this runs beside make test.
+export DOVECOT_PORT="${CLUSTER_DOVECOT_PORT:-39143}" DOVECOT_TLS_PORT="${CLUSTER_DOVECOT_TLS_PORT:-39993}"
+export DOVECOT_STATE_DIR="${CLUSTER_DOVECOT_STATE_DIR:-$(mktemp -d /tmp/petitiond-dovecot-cluster.XXXXXX)}"
+export SEAWEEDFS_PORT_BASE="${CLUSTER_SEAWEEDFS_PORT_BASE:-39300}" SEAWEEDFS_S3_PORT="${CLUSTER_SEAWEEDFS_S3_PORT:-39333}"
+export SEAWEEDFS_STATE_DIR="${work}/seaweedfs"
 cleanup() {
   bash scripts/kafka-cluster.sh stop >/dev/null 2>&1 || true
-  rm -rf "${work}"
+  bash scripts/dovecot.sh stop >/dev/null 2>&1 || true
+  bash scripts/seaweedfs.sh kill >/dev/null 2>&1 || true
+  rm -rf "${work}" "${DOVECOT_STATE_DIR}"
 }
 trap cleanup EXIT
 
+bash scripts/dovecot.sh start >/dev/null
+export PETITIOND_DOVECOT="127.0.0.1:${DOVECOT_PORT}"
+bash scripts/seaweedfs.sh start >/dev/null
+eval "$(bash scripts/seaweedfs.sh env | sed 's/^/export /')"
 PETITIOND_KAFKA_CLUSTER="$(bash scripts/kafka-cluster.sh start)"
 export PETITIOND_KAFKA_CLUSTER
 export PETITIOND_KAFKA_CLUSTER_SCRIPT="$PWD/scripts/kafka-cluster.sh"

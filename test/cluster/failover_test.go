@@ -61,7 +61,9 @@ type daemon struct {
 	state                string
 }
 
-func startDaemon(t *testing.T, c *cluster, channels string) *daemon {
+// startDaemon starts a petitiond with the web channel and channels (YAML
+// list items); blobs is its blobs: block, "" for a local directory.
+func startDaemon(t *testing.T, c *cluster, channels, blobs string) *daemon {
 	t.Helper()
 	s := randomSuffix()
 	dir := t.TempDir()
@@ -73,11 +75,19 @@ func startDaemon(t *testing.T, c *cluster, channels string) *daemon {
 		state:  filepath.Join(dir, "state"),
 	}
 	brokers, _ := json.Marshal(c.brokers)
+	partitioning := os.Getenv("PETITIOND_CLUSTER_PARTITIONING") // healthy (default) or key: the stall before and after
+	if partitioning == "" {
+		partitioning = "healthy"
+	}
+	if blobs == "" {
+		blobs = fmt.Sprintf("{dir: %q}", filepath.Join(dir, "blobs"))
+	}
 	cfg := fmt.Sprintf(`kafka:
   brokers: %s
   partitions: 6
   replication_factor: 3
-blobs: {dir: %q}
+  partitioning: %s
+blobs: %s
 state: {dir: %q}
 routes:
   default_topic: %s
@@ -92,7 +102,7 @@ channels:
 %s
 admin: {listen: %q}
 log: {level: info}
-`, brokers, filepath.Join(dir, "blobs"), filepath.Join(dir, "state"), e.intake, e.dead, e.web, channels, e.admin)
+`, brokers, partitioning, blobs, filepath.Join(dir, "state"), e.intake, e.dead, e.web, channels, e.admin)
 	e.config = filepath.Join(dir, "petitiond.yaml")
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -247,11 +257,14 @@ func report(t *testing.T, lines []string) {
 	}
 }
 
-// TestFailover: web clients post petitions and a PBX appends CDR lines to
-// a tailed Master.csv while the broker leading the most intake partitions
-// is SIGKILLed and restarted, then another, then all three are restarted
-// one at a time. Every 201 and every acknowledged CDR line must be in
-// Kafka (the web ones with the content posted); petitiond keeps running
+// TestFailover: under load from every channel — web clients post
+// petitions, a PBX appends CDR lines to a tailed Master.csv, letters arrive
+// in an IMAP mailbox, a desk drops scanned forms into the hot folder — the
+// broker leading the most intake partitions is SIGKILLed and restarted,
+// then another, then all three are restarted one at a time. Every 201,
+// every acknowledged CDR line, every letter in the done mailbox and every
+// scan in done/ must be in Kafka (the web ones with the content posted),
+// with every original in the shared S3 bucket; petitiond keeps running
 // throughout.
 func TestFailover(t *testing.T) {
 	c := newCluster(t)
@@ -259,14 +272,29 @@ func TestFailover(t *testing.T) {
 	if err := os.WriteFile(cdrPath, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const calllogChannel = "calllog-cluster"
-	e := startDaemon(t, c, calllogYAML(calllogChannel, cdrPath))
+	const calllogChannel, imapChannel, scanChannel = "calllog-cluster", "imap-cluster", "scan-cluster"
+	mb := newMailbox(t)
+	scanDir := filepath.Join(t.TempDir(), "scans")
+	if err := os.MkdirAll(scanDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bkt := newBucket(t)
+	e := startDaemon(t, c, calllogYAML(calllogChannel, cdrPath)+mb.yaml(imapChannel)+scanYAML(scanChannel, scanDir),
+		bkt.yaml(filepath.Join(t.TempDir(), "blobs")))
 	c.waitISR(90*time.Second, e.intake, e.dead)
 	pid := e.d.Cmd.Process.Pid
+
+	// Released to the source: letters in the done mailbox, scans in done/.
+	watcher := mb.login(t)
+	defer watcher.Close()
+	imapDone := watchProgress(func() (int, error) { return mb.count(watcher, mb.done) })
+	scanDone := watchProgress(func() (int, error) { return countFiles(filepath.Join(scanDir, "done")) })
 
 	stop := make(chan struct{})
 	wait := runLoad("http://"+e.web+"/petitions", 8, stop)
 	cdrDone := cdrWriter(cdrPath, e.state, "cdr-"+randomSuffix(), 20*time.Millisecond, stop)
+	lettersDone := mb.letterWriter(t, "letter-"+randomSuffix(), 100*time.Millisecond, stop)
+	scansDone := scanDropper(scanDir, uint64(time.Now().UnixNano()), 4*time.Second, stop)
 	t0 := time.Now()
 	var events []event
 	mark := func(name string, node int32, parts []int32) {
@@ -311,6 +339,21 @@ func TestFailover(t *testing.T) {
 	if cdrErr != nil {
 		t.Error(cdrErr)
 	}
+	letters, err := lettersDone()
+	if err != nil {
+		t.Error(err)
+	}
+	scans, err := scansDone()
+	if err != nil {
+		t.Error(err)
+	}
+	if n, err := imapDone.waitFor(len(letters), 3*time.Minute); n != len(letters) {
+		t.Errorf("%d of %d letters in the done mailbox (%v)", n, len(letters), err)
+	}
+	if n, err := scanDone.waitFor(len(scans), 5*time.Minute); n != len(scans) {
+		t.Errorf("%d of %d scans in done/ (%v)", n, len(scans), err)
+	}
+	imapTimes, scanTimes := imapDone.close(), scanDone.close()
 
 	select {
 	case <-e.d.Exited():
@@ -327,6 +370,7 @@ func TestFailover(t *testing.T) {
 		partition int32
 	}
 	byID := map[string][]got{}
+	originals := map[string]struct{}{} // URIs of the petitions' originals
 	var records int
 	for _, topic := range []string{e.intake, e.dead} {
 		recs, err := testutil.ReadAll(c.brokers, topic, 2*time.Minute)
@@ -338,6 +382,11 @@ func TestFailover(t *testing.T) {
 			var v struct {
 				ID      string `json:"id"`
 				Content string `json:"content"`
+				Source  struct {
+					Original struct {
+						URI string `json:"uri"`
+					} `json:"original"`
+				} `json:"source"`
 			}
 			if err := json.Unmarshal(r.Value, &v); err != nil {
 				t.Errorf("%s/%d@%d: not JSON: %v", topic, r.Partition, r.Offset, err)
@@ -347,6 +396,9 @@ func TestFailover(t *testing.T) {
 				t.Errorf("%s/%d@%d: key %q, id %q", topic, r.Partition, r.Offset, r.Key, v.ID)
 			}
 			byID[v.ID] = append(byID[v.ID], got{v.Content, r.Partition})
+			if topic == e.intake {
+				originals[v.Source.Original.URI] = struct{}{}
+			}
 		}
 	}
 
@@ -490,6 +542,45 @@ func TestFailover(t *testing.T) {
 		lines = append(lines, fmt.Sprintf("calllog %-7s node %d at %5.1fs: %d lines, acknowledgement p50 %s p99 %s max %s; longest time without an acknowledgement %s",
 			ev.name, ev.node, ev.at.Sub(t0).Seconds(), len(lat), ms(pct(lat, 0.5)), ms(pct(lat, 0.99)), ms(pct(lat, 1)), ms(gap)))
 	}
+	// imap and scan: every letter and scan released to its source (in the
+	// done mailbox, in done/) has its record; the stall is the longest time
+	// without one released, against the time before the first event.
+	for _, ch := range []struct {
+		name     string
+		sent     []sentItem
+		released []time.Time
+		every    time.Duration
+	}{{imapChannel, letters, imapTimes, 100 * time.Millisecond}, {scanChannel, scans, scanTimes, 4 * time.Second}} {
+		var missing, dupes int
+		for _, it := range ch.sent {
+			n := len(byID[petitionid.ID(ch.name, it.sourceID)])
+			if n == 0 {
+				missing++
+				if missing <= 10 {
+					t.Errorf("%s: item %s sent at %s: not in Kafka", ch.name, it.sourceID, it.at.Format(time.RFC3339Nano))
+				}
+			}
+			dupes += max(0, n-1)
+		}
+		lines = append(lines, fmt.Sprintf("%s failover: %d items sent (one per %v), %d released to the source, lost %d, duplicates %d; longest time without a release before the first event %s",
+			ch.name, len(ch.sent), ch.every, len(ch.released), missing, dupes, ms(longestGap(ch.released, t0.Add(2*time.Second), events[0].at))))
+		for i, ev := range events[:len(events)-1] {
+			lines = append(lines, fmt.Sprintf("%s %-7s node %d at %5.1fs: longest time without a release %s",
+				ch.name, ev.name, ev.node, ev.at.Sub(t0).Seconds(), ms(longestGap(ch.released, ev.at, events[i+1].at))))
+		}
+	}
+	// Shared evidence: every original a petition references is an object
+	// in the bucket, named by its sha256.
+	var absent int
+	for uri := range originals {
+		if err := bkt.has(uri); err != nil {
+			absent++
+			if absent <= 10 {
+				t.Errorf("original: %v", err)
+			}
+		}
+	}
+	lines = append(lines, fmt.Sprintf("blobs: %d distinct originals referenced by the petitions, all in bucket %s but %d", len(originals), bkt.name, absent))
 	report(t, lines)
 	if cdrLost > 0 || cdrUnacked > 0 {
 		t.Fatalf("calllog: lost %d, never acknowledged %d", cdrLost, cdrUnacked)
