@@ -4,64 +4,191 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
+	"strconv"
 )
 
 // duplicateKey finds a key given twice in one JSON object, anywhere in the
 // document. encoding/json keeps the last one silently, so {"name":"A",
 // "name":"B"} would be a petition from B to a reader that keeps the first:
 // refused like a repeated form field. It returns the key's dotted path.
+//
+// It runs on every JSON submission after the document was decoded (so it
+// is valid JSON): one pass over the bytes, keys compared in place (an
+// escaped key is compared decoded, "na\u006de" is "name"), no allocation
+// for an object of plain keys. On input that is not valid JSON it reports
+// nothing: the decoder reports that.
 func duplicateKey(body []byte) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	path, err := dupValue(dec, "")
-	if err == errDuplicate {
+	s := dupScanner{b: body}
+	var buf [8]pathElem
+	path, dup := s.value(buf[:0])
+	if dup {
 		return path, fmt.Errorf("field %q given twice", path)
 	}
-	return "", nil // syntax errors are reported by the real decoder
+	return "", nil
 }
 
-var errDuplicate = fmt.Errorf("duplicate key")
+type dupScanner struct {
+	b   []byte
+	i   int
+	bad bool // not valid JSON: give up quietly
+}
 
-func dupValue(dec *json.Decoder, path string) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", err
+func (s *dupScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return "", nil
+}
+
+// str reads a string at s.i (at its opening quote) and returns its raw
+// content and whether it holds escapes.
+func (s *dupScanner) str() (raw []byte, escaped bool) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		s.bad = true
+		return nil, false
 	}
-	switch d {
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			s.i = j + 1
+			return s.b[start:j], escaped
+		}
+	}
+	s.bad = true
+	return nil, false
+}
+
+// key is an object key as its value compares: the raw bytes, or decoded
+// when escaped.
+func key(raw []byte, escaped bool) []byte {
+	if !escaped {
+		return raw
+	}
+	var k string
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	if json.Unmarshal(q, &k) != nil {
+		return raw
+	}
+	return []byte(k)
+}
+
+// path is the dotted path of a value, built only when a duplicate is
+// reported.
+type pathElem struct {
+	key   []byte
+	index int // -1 for a key
+}
+
+func render(p []pathElem) string {
+	var b []byte
+	for i, e := range p {
+		if e.index >= 0 {
+			b = append(append(append(b, '['), strconv.Itoa(e.index)...), ']')
+			continue
+		}
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = append(b, e.key...)
+	}
+	return string(b)
+}
+
+// value scans one value; it returns the path of the first duplicate key.
+func (s *dupScanner) value(path []pathElem) (string, bool) {
+	s.ws()
+	if s.i >= len(s.b) {
+		s.bad = true
+		return "", false
+	}
+	switch s.b[s.i] {
 	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return "", err
+		s.i++
+		var seenArr [16][]byte
+		seen := seenArr[:0]
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			return "", false
+		}
+		for !s.bad {
+			s.ws()
+			k := key(s.str())
+			s.ws()
+			if s.bad || s.i >= len(s.b) || s.b[s.i] != ':' {
+				s.bad = true
+				return "", false
 			}
-			k, _ := kt.(string)
-			p := k
-			if path != "" {
-				p = path + "." + k
+			s.i++
+			for _, o := range seen {
+				if bytes.Equal(o, k) {
+					return render(append(path, pathElem{key: k, index: -1})), true
+				}
 			}
-			if seen[k] {
-				return p, errDuplicate
+			seen = append(seen, k)
+			if p, dup := s.value(append(path, pathElem{key: k, index: -1})); dup {
+				return p, true
 			}
-			seen[k] = true
-			if dp, err := dupValue(dec, p); err != nil {
-				return dp, err
+			s.ws()
+			if s.i >= len(s.b) {
+				s.bad = true
+				return "", false
+			}
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return "", false
+			default:
+				s.bad = true
 			}
 		}
 	case '[':
-		for i := 0; dec.More(); i++ {
-			if dp, err := dupValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return dp, err
+		s.i++
+		s.ws()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return "", false
+		}
+		for n := 0; !s.bad; n++ {
+			if p, dup := s.value(append(path, pathElem{index: n})); dup {
+				return p, true
+			}
+			s.ws()
+			if s.i >= len(s.b) {
+				s.bad = true
+				return "", false
+			}
+			switch s.b[s.i] {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return "", false
+			default:
+				s.bad = true
 			}
 		}
+	case '"':
+		s.str()
+	default: // number, true, false, null
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', ']', '}', ' ', '\t', '\r', '\n':
+				return "", false
+			}
+			s.i++
+		}
 	}
-	if _, err := dec.Token(); err != nil && err != io.EOF { // the closing delimiter
-		return "", err
-	}
-	return "", nil
+	return "", false
 }

@@ -110,11 +110,17 @@ func (s *seaweed) makeBucket(name string) {
 	if err := s.client().MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
 		s.t.Fatalf("make bucket: %v", err)
 	}
+	// SeaweedFS grows the volumes of a new bucket at its first upload,
+	// which takes seconds on a loaded machine: do it before the daemon's
+	// short test timeout applies.
+	if _, err := s.client().PutObject(ctx, name, "warm-up", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
+		s.t.Fatalf("first upload: %v", err)
+	}
 }
 
 // yaml is the blobs: block for this server.
 func (s *seaweed) yaml(dir, bucket string) string {
-	return fmt.Sprintf("blobs: {dir: %q, s3: {endpoint: %q, bucket: %q, prefix: petitiond/, access_key_file: %q, secret_key_file: %q, timeout: 3s}}",
+	return fmt.Sprintf("blobs: {dir: %q, s3: {endpoint: %q, bucket: %q, prefix: petitiond/, access_key_file: %q, secret_key_file: %q, timeout: 10s}}",
 		dir, s.endpoint, bucket, s.accessKeyFile, s.secretKeyFile)
 }
 
