@@ -4,7 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
+	"sync"
 )
 
 // The scorer decides the category when no rule sets one. Every category
@@ -47,53 +47,58 @@ type lane struct {
 // parts joined by "…".
 var lexicon = parseLexicon(lexiconText)
 
-// byFirstRune lists, for each rune that starts an entry's first part, the
-// entries starting with it: one pass over the text finds the few entries
-// that can match at all, instead of searching the text for every one of
-// the lexicon's entries.
-var byFirstRune, lexiconSize = indexLexicon(lexicon)
+// words answers, in one pass over a letter (phraseSet), every "does the
+// text contain …" the scorer asks: the parts of the lexicon's entries and
+// the word lists below.
+var words = buildWords()
 
-func indexLexicon(lanes []lane) (map[rune][]*entry, int) {
-	idx := map[rune][]*entry{}
+type scorerWords struct {
+	set *phraseSet
+	// first and later are the phrase ids of each lexicon entry's parts.
+	first                                    []int32
+	later                                    [][]int32
+	mask, notCourt, question, ownCase, court group
+	zhi                                      int32
+}
+
+func buildWords() *scorerWords {
+	var ids phraseIDs
+	w := &scorerWords{}
 	n := 0
-	for li := range lanes {
-		for ei := range lanes[li].entries {
-			e := &lanes[li].entries[ei]
+	for li := range lexicon {
+		for ei := range lexicon[li].entries {
+			e := &lexicon[li].entries[ei]
 			e.id = n
 			n++
-			r, _ := utf8.DecodeRuneInString(e.parts[0])
-			idx[r] = append(idx[r], e)
+			w.first = append(w.first, ids.id(e.parts[0]))
+			w.later = append(w.later, ids.group(e.parts[1:]))
 		}
 	}
-	return idx, n
+	w.mask = ids.group(maskKeys)
+	w.notCourt = ids.group(notCourt)
+	w.question = ids.group(questionMarks)
+	w.ownCase = ids.group(ownCase)
+	w.court = ids.group(courtWords)
+	w.zhi = ids.id("执")
+	w.set = newPhraseSet(ids.list)
+	return w
 }
 
-// present marks the entries whose every part occurs in t (a necessary
-// condition for a match within one of its clauses).
-func present(t string) []bool {
-	first := make([]bool, lexiconSize)
-	for i, r := range t {
-		for _, e := range byFirstRune[r] {
-			if !first[e.id] && strings.HasPrefix(t[i:], e.parts[0]) {
-				first[e.id] = true
-			}
+// has reports whether every part of lexicon entry id occurs in the text
+// found describes (a necessary condition for a match within one clause).
+func (w *scorerWords) has(id int, found []bool) bool {
+	if !found[w.first[id]] {
+		return false
+	}
+	for _, p := range w.later[id] {
+		if !found[p] {
+			return false
 		}
 	}
-	for _, es := range byFirstRune {
-		for _, e := range es {
-			if !first[e.id] {
-				continue
-			}
-			for _, p := range e.parts[1:] {
-				if !strings.Contains(t, p) {
-					first[e.id] = false
-					break
-				}
-			}
-		}
-	}
-	return first
+	return true
 }
+
+var foundBufs = sync.Pool{New: func() any { b := make([]bool, len(words.set.phrases)); return &b }}
 
 const lexiconText = `
 = filing_refusal
@@ -246,13 +251,17 @@ var courtWords = []string{"法院", "法官", "庭", "立案", "判", "起诉", 
 // content are in.Subject and in.Content compacted.
 func score(in Input, subject, content string) (string, []string) {
 	full := normalizeScript(subject + "。" + content)
-	if containsAny(full, maskKeys) {
+	fb := foundBufs.Get().(*[]bool)
+	defer foundBufs.Put(fb)
+	found := *fb
+	words.set.scan(full, found)
+	if words.mask.any(found) {
 		full = masks.Replace(full)
+		words.set.scan(full, found)
 	}
 	clauses := splitClauses(full)
-	can := present(full)
 	var otherBody []bool // clauses that name another body (police, …)
-	if containsAny(full, notCourt) {
+	if words.notCourt.any(found) {
 		otherBody = make([]bool, len(clauses))
 		for i, c := range clauses {
 			otherBody[i] = containsAny(c, notCourt)
@@ -267,7 +276,7 @@ func score(in Input, subject, content string) (string, []string) {
 		// 联系承办法官) do not count again.
 		done := doneBuf[:0]
 		for _, e := range l.entries {
-			if !can[e.id] {
+			if !words.has(e.id, found) {
 				continue
 			}
 			for ci, c := range clauses {
@@ -289,20 +298,10 @@ func score(in Input, subject, content string) (string, []string) {
 			}
 		}
 	}
-	question := false
-	for _, q := range questionMarks {
-		if strings.Contains(full, q) {
-			question = true
-			break
-		}
-	}
-	if question {
+	if words.question.any(found) {
 		target := Consultation
-		for _, w := range ownCase {
-			if strings.Contains(full, w) {
-				target = CaseQuery
-				break
-			}
+		if words.ownCase.any(found) {
+			target = CaseQuery
 		}
 		scores[rankOf(target)] += 1.5
 		evidence[rankOf(target)] = append(evidence[rankOf(target)], target+":question")
@@ -312,12 +311,12 @@ func score(in Input, subject, content string) (string, []string) {
 		kinds, _ = in.Fields["case_kinds"].([]string)
 	}
 	enf := rankOf(Enforcement)
-	if slices.Contains(kinds, "enforcement") || (strings.Contains(full, "执") && enforcementCaseNumber.MatchString(full)) {
+	if slices.Contains(kinds, "enforcement") || (found[words.zhi] && enforcementCaseNumber.MatchString(full)) {
 		scores[enf] += 3
 		evidence[enf] = append(evidence[enf], Enforcement+":执 case number")
 	}
 	other := rankOf(Other)
-	if scores[other] > 0 && !containsAny(full, courtWords) {
+	if scores[other] > 0 && !words.court.any(found) {
 		return Other, evidence[other]
 	}
 	best, bestScore := other, 0.0
