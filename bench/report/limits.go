@@ -238,3 +238,22 @@ func msp(d time.Duration) *float64 {
 	v := float64(d.Microseconds()) / 1000
 	return &v
 }
+
+// warmBroker writes 1 KiB records through 64 sync loops for d on a topic
+// of its own: a freshly started broker's JIT needs load before it runs at
+// its speed, and the phases (the channel first, then the bare limits)
+// must not be measured on a broker that gets faster during the run.
+func warmBroker(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	topic := fmt.Sprintf("report-warmup-%d", time.Now().UnixNano())
+	if err := createTopic(brokers, topic, 3); err != nil {
+		logf("report: warm-up: %v", err)
+		return
+	}
+	logf("report: warming the broker up for %s", d)
+	s := &sample{Key: make([]byte, 36), Value: make([]byte, 1024)}
+	r := bareSync(brokers, topic, s, 64, d)
+	logf("report: warm-up: %.0f records/s", r.Rate)
+}
