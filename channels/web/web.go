@@ -657,14 +657,16 @@ func (c *Channel) parseJSON(body []byte, in *input) (string, error) {
 	if !utf8.Valid(body) {
 		return "", fmt.Errorf("malformed JSON: not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
-		return "", fmt.Errorf("malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return "", fmt.Errorf("malformed JSON: more than one value")
+	obj, ok := decodeFlat(body)
+	if !ok {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			return "", fmt.Errorf("malformed JSON: %v", err)
+		}
+		if dec.More() {
+			return "", fmt.Errorf("malformed JSON: more than one value")
+		}
 	}
 	if obj == nil {
 		return "", fmt.Errorf("malformed JSON: want an object")
