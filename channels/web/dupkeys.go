@@ -15,8 +15,9 @@ import (
 // It runs on every JSON submission after the document was decoded (so it
 // is valid JSON): one pass over the bytes, keys compared in place (an
 // escaped key is compared decoded, "na\u006de" is "name"), no allocation
-// for an object of plain keys. On input that is not valid JSON it reports
-// nothing: the decoder reports that.
+// for an object of plain keys. body is valid UTF-8 (parseJSON checks it
+// first). On input that is not valid JSON it reports nothing: the decoder
+// reports that.
 func duplicateKey(body []byte) (string, error) {
 	s := dupScanner{b: body}
 	var buf [8]pathElem
@@ -103,6 +104,25 @@ func render(p []pathElem) string {
 	return string(b)
 }
 
+// more reads what follows a member or an element: a comma (true: another
+// follows) or the closing delimiter (false); anything else marks the
+// document bad (false).
+func (s *dupScanner) more(closing byte) bool {
+	s.ws()
+	if s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			return true
+		case closing:
+			s.i++
+			return false
+		}
+	}
+	s.bad = true
+	return false
+}
+
 // value scans one value; it returns the path of the first duplicate key.
 func (s *dupScanner) value(path []pathElem) (string, bool) {
 	s.ws()
@@ -138,19 +158,8 @@ func (s *dupScanner) value(path []pathElem) (string, bool) {
 			if p, dup := s.value(append(path, pathElem{key: k, index: -1})); dup {
 				return p, true
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				s.bad = true
+			if !s.more('}') {
 				return "", false
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return "", false
-			default:
-				s.bad = true
 			}
 		}
 	case '[':
@@ -164,19 +173,8 @@ func (s *dupScanner) value(path []pathElem) (string, bool) {
 			if p, dup := s.value(append(path, pathElem{index: n})); dup {
 				return p, true
 			}
-			s.ws()
-			if s.i >= len(s.b) {
-				s.bad = true
+			if !s.more(']') {
 				return "", false
-			}
-			switch s.b[s.i] {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return "", false
-			default:
-				s.bad = true
 			}
 		}
 	case '"':
