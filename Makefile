@@ -23,7 +23,7 @@ test:
 	bash scripts/test.sh
 
 ## test-cluster: a three-broker KRaft cluster (scripts/kafka-cluster.sh, ports
-## 39192-39393; RF 3, min.insync.replicas=2) and the failover tests against it
+## 23192-23393; RF 3, min.insync.replicas=2) and the failover tests against it
 ## (go test -tags cluster ./test/cluster/...): brokers SIGKILLed, restarted and
 ## rolled under load; prints the figures and "tests: N passed, N failed, N skipped"
 test-cluster:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-cluster.sh — what `make test-cluster` runs: a three-node KRaft cluster
-# (scripts/kafka-cluster.sh) in a fresh state dir, a Dovecot (ports 39143/39993)
-# and a SeaweedFS S3 server (39333, 39300-39302) of its own, the failover tests
+# (scripts/kafka-cluster.sh) in a fresh state dir, a Dovecot (ports 23143/23993)
+# and a SeaweedFS S3 server (21333, 21300-21302) of its own, the failover tests
 # (go test -tags cluster ./test/cluster/...) against them, then all is
 # stopped. Prints the measured figures and "tests: N passed, N failed, N skipped".
 # Under CI=true a missing cluster fails the tests instead of skipping them.
@@ -15,9 +15,12 @@ bash scripts/deps.sh
 export CLUSTER_STATE_DIR="${CLUSTER_STATE_DIR:-$(mktemp -d /tmp/petitiond-kafka-cluster-test.XXXXXX)}"
 work="$(mktemp -d /tmp/petitiond-test-cluster.XXXXXX)"
 # Dovecot and SeaweedFS on ports of their own, so that this runs beside make test.
-export DOVECOT_PORT="${CLUSTER_DOVECOT_PORT:-39143}" DOVECOT_TLS_PORT="${CLUSTER_DOVECOT_TLS_PORT:-39993}"
+# Every fixed port is below 32768, outside Linux's ephemeral range: a port a
+# component dials before it listens (SeaweedFS, the KRaft controllers) can
+# otherwise be taken by a TCP self-connect (seen: "bind: address already in use").
+export DOVECOT_PORT="${CLUSTER_DOVECOT_PORT:-23143}" DOVECOT_TLS_PORT="${CLUSTER_DOVECOT_TLS_PORT:-23993}"
 export DOVECOT_STATE_DIR="${CLUSTER_DOVECOT_STATE_DIR:-$(mktemp -d /tmp/petitiond-dovecot-cluster.XXXXXX)}"
-export SEAWEEDFS_PORT_BASE="${CLUSTER_SEAWEEDFS_PORT_BASE:-39300}" SEAWEEDFS_S3_PORT="${CLUSTER_SEAWEEDFS_S3_PORT:-39333}"
+export SEAWEEDFS_PORT_BASE="${CLUSTER_SEAWEEDFS_PORT_BASE:-21300}" SEAWEEDFS_S3_PORT="${CLUSTER_SEAWEEDFS_S3_PORT:-21333}"
 export SEAWEEDFS_STATE_DIR="${work}/seaweedfs"
 cleanup() {
   bash scripts/kafka-cluster.sh stop >/dev/null 2>&1 || true
