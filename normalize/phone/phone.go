@@ -201,6 +201,12 @@ func classify(d string, plus bool) Number {
 	}
 	if len(d) > 3 && d[0] == '0' {
 		n := chinese(d[1:], d)
+		if n.Valid && isService(d[1:]) {
+			// 0 and a service number (010-100000 reads as 0 + 1010xxxx):
+			// kept as dialled, as +86 with the same digits is, not given
+			// an E.164 form that reads back as a service number.
+			return Number{National: d, Kind: KindService, Valid: true}
+		}
 		if !n.Valid {
 			// An area code and a service number: 0791-12368.
 			al := 3
