@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil/s3test"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // s3Server returns the options of the real S3-compatible server the test
@@ -55,24 +55,14 @@ func s3Server(t *testing.T) S3Options {
 		o.Bucket = o.Bucket[:63]
 	}
 	o.Bucket = strings.TrimRight(o.Bucket, "-")
-	mc := s3Client(t, o)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := mc.MakeBucket(ctx, o.Bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("make bucket %s: %v", o.Bucket, err)
-	}
+	s3test.MakeBucket(t, s3Client(t, o), o.Bucket)
 	return o
 }
 
 // s3Client is an independent client, to look at the bucket the way a
 // downstream system would.
 func s3Client(t *testing.T, o S3Options) *minio.Client {
-	t.Helper()
-	mc, err := minio.New(o.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(o.AccessKey, o.SecretKey, "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mc
+	return s3test.Client(t, o.Endpoint, o.AccessKey, o.SecretKey)
 }
 
 func randomBytes(t *testing.T, n int) []byte {
@@ -81,28 +71,6 @@ func randomBytes(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// objectBytes reads an object by the URI the record carries
-// (s3://bucket/key), as a downstream consumer does.
-func objectBytes(t *testing.T, mc *minio.Client, uri string) ([]byte, minio.ObjectInfo) {
-	t.Helper()
-	rest, ok := strings.CutPrefix(uri, "s3://")
-	if !ok {
-		t.Fatalf("uri %q is not s3://", uri)
-	}
-	bucket, key, _ := strings.Cut(rest, "/")
-	obj, err := mc.GetObject(context.Background(), bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer obj.Close()
-	b, err := io.ReadAll(obj)
-	if err != nil {
-		t.Fatalf("get %s: %v", uri, err)
-	}
-	info, _ := obj.Stat()
-	return b, info
 }
 
 // TestS3Store: every way a blob enters the store (in memory, streamed small
@@ -165,7 +133,7 @@ func TestS3Store(t *testing.T) {
 		if ref.URI != wantURI {
 			t.Errorf("blob %d: uri %q, want %q", i, ref.URI, wantURI)
 		}
-		got, info := objectBytes(t, mc, ref.URI)
+		got, info := s3test.Get(t, mc, ref.URI)
 		if !bytes.Equal(got, want) {
 			t.Errorf("blob %d: object differs (%d bytes, want %d)", i, len(got), len(want))
 		}

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil/s3test"
 	goimap "github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/court12368/petitiond/channels/scan/scantest"
 )
@@ -322,15 +322,8 @@ func newBucket(t *testing.T) *bucket {
 	if err1 != nil || err2 != nil {
 		t.Fatalf("S3 keys: %v %v", err1, err2)
 	}
-	b.client, err = minio.New(ep, &minio.Options{Creds: credentials.NewStaticV4(strings.TrimSpace(string(ak)), strings.TrimSpace(string(sk)), "")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := b.client.MakeBucket(ctx, b.name, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("make bucket: %v", err)
-	}
+	b.client = s3test.Client(t, ep, strings.TrimSpace(string(ak)), strings.TrimSpace(string(sk)))
+	s3test.MakeBucket(t, b.client, b.name)
 	return b
 }
 
@@ -339,21 +332,20 @@ func (b *bucket) yaml(dir string) string {
 		dir, b.endpoint, b.name, b.accessKeyFile, b.secretKeyFile)
 }
 
-// has reports whether the object a record's URI names is in the bucket
-// (a call-log record names a byte range of it: #bytes=a-b).
-func (b *bucket) has(uri string) error {
-	uri, _, _ = strings.Cut(uri, "#")
-	rest, ok := strings.CutPrefix(uri, "s3://"+b.name+"/")
-	if !ok {
+// has reports whether the object a record's URI names is in the bucket,
+// named by its sha256.
+func (b *bucket) has(t *testing.T, uri string) error {
+	bkt, key := s3test.Key(t, uri)
+	if bkt != b.name {
 		return fmt.Errorf("uri %q is not in s3://%s/", uri, b.name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	info, err := b.client.StatObject(ctx, b.name, rest, minio.StatObjectOptions{})
+	info, err := b.client.StatObject(ctx, b.name, key, minio.StatObjectOptions{})
 	if err != nil {
 		return fmt.Errorf("%s: %w", uri, err)
 	}
-	if sum := info.UserMetadata["Sha256"]; !strings.HasSuffix(rest, "/"+sum) {
+	if sum := info.UserMetadata["Sha256"]; !strings.HasSuffix(key, "/"+sum) {
 		return fmt.Errorf("%s: object's sha256 metadata %q", uri, sum)
 	}
 	return nil

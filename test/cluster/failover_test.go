@@ -573,7 +573,7 @@ func TestFailover(t *testing.T) {
 	// in the bucket, named by its sha256.
 	var absent int
 	for uri := range originals {
-		if err := bkt.has(uri); err != nil {
+		if err := bkt.has(t, uri); err != nil {
 			absent++
 			if absent <= 10 {
 				t.Errorf("original: %v", err)

@@ -1,11 +1,9 @@
 package integration
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -15,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/court12368/petitiond/internal/testutil/s3test"
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // seaweed is a private SeaweedFS (scripts/seaweedfs.sh) on its own ports, so
@@ -99,27 +97,10 @@ func (s *seaweed) run(cmd string) {
 }
 
 func (s *seaweed) client() *minio.Client {
-	mc, err := minio.New(s.endpoint, &minio.Options{Creds: credentials.NewStaticV4(s.accessKey, s.secret, "")})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return mc
+	return s3test.Client(s.t, s.endpoint, s.accessKey, s.secret)
 }
 
-func (s *seaweed) makeBucket(name string) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := s.client().MakeBucket(ctx, name, minio.MakeBucketOptions{}); err != nil {
-		s.t.Fatalf("make bucket: %v", err)
-	}
-	// SeaweedFS grows the volumes of a new bucket at its first upload,
-	// which takes seconds on a loaded machine: do it before the daemon's
-	// short test timeout applies.
-	if _, err := s.client().PutObject(ctx, name, "warm-up", strings.NewReader("x"), 1, minio.PutObjectOptions{}); err != nil {
-		s.t.Fatalf("first upload: %v", err)
-	}
-}
+func (s *seaweed) makeBucket(name string) { s3test.MakeBucket(s.t, s.client(), name) }
 
 // yaml is the blobs: block for this server.
 func (s *seaweed) yaml(dir, bucket string) string {
@@ -130,20 +111,7 @@ func (s *seaweed) yaml(dir, bucket string) string {
 // fetch reads the object a record's URI names, as a downstream system does.
 func (s *seaweed) fetch(uri string) []byte {
 	s.t.Helper()
-	rest, ok := strings.CutPrefix(uri, "s3://")
-	if !ok {
-		s.t.Fatalf("uri %q is not s3://", uri)
-	}
-	bucket, key, _ := strings.Cut(rest, "/")
-	obj, err := s.client().GetObject(context.Background(), bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer obj.Close()
-	b, err := io.ReadAll(obj)
-	if err != nil {
-		s.t.Fatalf("get %s: %v", uri, err)
-	}
+	b, _ := s3test.Get(s.t, s.client(), uri)
 	return b
 }
 
