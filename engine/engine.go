@@ -48,6 +48,14 @@ type Referencer interface {
 	Reference(sha256s ...string) error
 }
 
+// laterReferencer can write references before an item's blobs are stored
+// and wait for their durability after (blob.Dir.ReferenceLater): the
+// blobs' group commit then covers the references too — one fsync wait per
+// web petition instead of two.
+type laterReferencer interface {
+	ReferenceLater(sha256s ...string) (func() error, error)
+}
+
 // SetReferencer makes the engine record every item's blobs before it
 // produces anything made from it. Call it before the first item.
 func (e *Engine) SetReferencer(r Referencer) { e.refs = r }
@@ -55,23 +63,34 @@ func (e *Engine) SetReferencer(r Referencer) { e.refs = r }
 // accept promotes an item's staged blobs and records the blobs its records
 // reference, before they are produced.
 func (e *Engine) accept(it *channels.Item, pets []*petition.Petition) error {
+	var wait func() error
+	if e.refs != nil {
+		sums := []string{it.Original.SHA256}
+		for _, p := range pets {
+			sums = append(sums, p.Source.Original.SHA256)
+			for _, a := range p.Attachments {
+				sums = append(sums, a.SHA256)
+			}
+		}
+		var err error
+		if lr, ok := e.refs.(laterReferencer); ok && it.Promote != nil {
+			wait, err = lr.ReferenceLater(sums...)
+		} else {
+			err = e.refs.Reference(sums...)
+		}
+		if err != nil {
+			return fmt.Errorf("recording the item's blobs: %w", err)
+		}
+	}
 	if it.Promote != nil {
 		if err := it.Promote(); err != nil {
 			return fmt.Errorf("storing the item's blobs: %w", err)
 		}
 	}
-	if e.refs == nil {
-		return nil
-	}
-	sums := []string{it.Original.SHA256}
-	for _, p := range pets {
-		sums = append(sums, p.Source.Original.SHA256)
-		for _, a := range p.Attachments {
-			sums = append(sums, a.SHA256)
+	if wait != nil {
+		if err := wait(); err != nil {
+			return fmt.Errorf("recording the item's blobs: %w", err)
 		}
-	}
-	if err := e.refs.Reference(sums...); err != nil {
-		return fmt.Errorf("recording the item's blobs: %w", err)
 	}
 	return nil
 }
@@ -96,7 +115,7 @@ func (e *Engine) Healthy() bool { return e.prod.Healthy() }
 
 // Sink returns the sink of one channel instance.
 func (e *Engine) Sink(name, typ string) channels.Sink {
-	return &sink{e: e, ch: petition.ChannelRef{Name: name, Type: typ}}
+	return &sink{e: e, ch: petition.ChannelRef{Name: name, Type: typ}, m: e.metrics.forChannel(name, typ)}
 }
 
 // StopIntake makes every later Submit fail with ErrUnavailable.
@@ -120,6 +139,7 @@ func (e *Engine) InFlight() int { return len(e.slots) }
 type sink struct {
 	e  *Engine
 	ch petition.ChannelRef
+	m  *chanMetrics
 }
 
 func (s *sink) Healthy() bool { return s.e.prod.Healthy() && s.e.accepting.Load() }
@@ -175,25 +195,25 @@ func (s *sink) submit(ctx context.Context, it *channels.Item, wait time.Duration
 		}
 	}
 	taken = true
-	e.metrics.Received.WithLabelValues(s.ch.Name, s.ch.Type).Inc()
-	e.metrics.InFlight.WithLabelValues(s.ch.Name).Inc()
-	e.process(s.ch, it, e.now())
+	s.m.received.Inc()
+	s.m.inFlight.Inc()
+	e.process(s, it, e.now())
 	return nil
 }
 
 // finish delivers the outcome exactly once and frees the slot.
-func (e *Engine) finish(ch petition.ChannelRef, it *channels.Item, start time.Time, out channels.Outcome) {
-	m := e.metrics
+func (e *Engine) finish(s *sink, it *channels.Item, start time.Time, out channels.Outcome) {
+	ch, m := s.ch, s.m
 	switch {
 	case out.Err != nil:
-		m.Failed.WithLabelValues(ch.Name).Inc()
+		m.failed.Inc()
 	case out.Invalid != nil:
-		m.Rejected.WithLabelValues(ch.Name, "invalid").Inc()
+		m.invalid.Inc()
 	case out.Ignored:
-		m.Ignored.WithLabelValues(ch.Name).Inc()
+		m.ignored.Inc()
 	}
-	m.InFlight.WithLabelValues(ch.Name).Dec()
-	m.Latency.WithLabelValues(ch.Name).Observe(time.Since(start).Seconds())
+	m.inFlight.Dec()
+	m.latency.Observe(time.Since(start).Seconds())
 	// The Ack runs before the slot is freed, so Drain returns only after
 	// every source has been released; a panicking Ack (channel code, on a
 	// producer goroutine) must not take the daemon down.
@@ -209,24 +229,25 @@ func (e *Engine) finish(ch petition.ChannelRef, it *channels.Item, start time.Ti
 	e.inflight.Done()
 }
 
-func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.Time) {
+func (e *Engine) process(s *sink, it *channels.Item, start time.Time) {
+	ch := s.ch
 	pets, err := e.normalize(ch, it)
 	if errors.Is(err, normalize.ErrNotPetition) {
-		e.finish(ch, it, start, channels.Outcome{Ignored: true, Reason: err.Error()})
+		e.finish(s, it, start, channels.Outcome{Ignored: true, Reason: err.Error()})
 		return
 	}
 	if errors.Is(err, normalize.ErrTransient) {
 		e.log.Warn("item not normalized, left with its source for a retry", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
-		e.finish(ch, it, start, channels.Outcome{Err: err})
+		e.finish(s, it, start, channels.Outcome{Err: err})
 		return
 	}
 	var inv *channels.InvalidError
 	if err != nil && it.RejectInvalid && errors.As(err, &inv) {
-		e.finish(ch, it, start, channels.Outcome{Invalid: inv, Reason: inv.Error()})
+		e.finish(s, it, start, channels.Outcome{Invalid: inv, Reason: inv.Error()})
 		return
 	}
 	if err != nil {
-		e.deadLetter(ch, it, start, "normalize", err)
+		e.deadLetter(s, it, start, "normalize", err)
 		return
 	}
 	rules := e.rules.Load()
@@ -235,16 +256,16 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 	for _, p := range pets {
 		targets, err := rules.Route(p)
 		if err != nil {
-			e.deadLetter(ch, it, start, "route", err)
+			e.deadLetter(s, it, start, "route", err)
 			return
 		}
 		value, err := p.AppendJSON(make([]byte, 0, len(p.Subject)+len(p.Content)+1024))
 		if err != nil {
-			e.deadLetter(ch, it, start, "encode", err)
+			e.deadLetter(s, it, start, "encode", err)
 			return
 		}
 		if len(value) > MaxRecordBytes {
-			e.deadLetter(ch, it, start, "encode", fmt.Errorf("record of %d bytes exceeds %d", len(value), MaxRecordBytes))
+			e.deadLetter(s, it, start, "encode", fmt.Errorf("record of %d bytes exceeds %d", len(value), MaxRecordBytes))
 			return
 		}
 		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", petitionDataSchema, p.IngestedAt)
@@ -255,22 +276,22 @@ func (e *Engine) process(ch petition.ChannelRef, it *channels.Item, start time.T
 	}
 	if err := e.accept(it, pets); err != nil {
 		e.log.Error("item not produced: the blob store failed", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
-		e.finish(ch, it, start, channels.Outcome{Err: err})
+		e.finish(s, it, start, channels.Outcome{Err: err})
 		return
 	}
 	e.prod.Produce(msgs, func(err error) {
 		if err != nil {
-			e.finish(ch, it, start, channels.Outcome{Err: err})
+			e.finish(s, it, start, channels.Outcome{Err: err})
 			return
 		}
 		for _, p := range produced {
-			e.metrics.Produced.WithLabelValues(ch.Name, p.Topic).Inc()
+			s.m.produced(p.Topic).Inc()
 		}
 		if len(produced) > 0 {
-			e.metrics.LastRecord.WithLabelValues(ch.Name).Set(float64(e.now().UnixMilli()) / 1e3)
+			s.m.lastRecord.Set(float64(e.now().UnixMilli()) / 1e3)
 		}
 		e.norm.Load().Committed(pets)
-		e.finish(ch, it, start, channels.Outcome{Records: produced})
+		e.finish(s, it, start, channels.Outcome{Records: produced})
 	})
 }
 
@@ -286,7 +307,8 @@ func (e *Engine) normalize(ch petition.ChannelRef, it *channels.Item) (pets []*p
 	return e.norm.Load().Normalize(ch, it)
 }
 
-func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start time.Time, stage string, cause error) {
+func (e *Engine) deadLetter(s *sink, it *channels.Item, start time.Time, stage string, cause error) {
+	ch := s.ch
 	orig := petition.BlobRef{SHA256: it.Original.SHA256, URI: it.Original.URI}
 	dl := petition.DeadLetter{
 		Schema:   petition.DeadLetterSchema,
@@ -303,7 +325,7 @@ func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start tim
 	value, _ := json.Marshal(dl)
 	if err := e.accept(it, nil); err != nil {
 		e.log.Error("item not dead-lettered: the blob store failed", "channel", ch.Name, "source_ref", it.SourceRef, "err", err)
-		e.finish(ch, it, start, channels.Outcome{Err: err})
+		e.finish(s, it, start, channels.Outcome{Err: err})
 		return
 	}
 	e.log.Warn("dead-lettering item", "channel", ch.Name, "stage", stage, "source_ref", it.SourceRef, "err", cause)
@@ -315,11 +337,11 @@ func (e *Engine) deadLetter(ch petition.ChannelRef, it *channels.Item, start tim
 	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", deadLetterDataSchema, dl.At)
 	e.prod.Produce([]producer.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
 		if err != nil {
-			e.finish(ch, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
+			e.finish(s, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
 			return
 		}
-		e.metrics.DeadLettered.WithLabelValues(ch.Name, stage).Inc()
-		e.finish(ch, it, start, channels.Outcome{DeadLettered: true, Reason: stage + ": " + cause.Error()})
+		s.m.vecs.DeadLettered.WithLabelValues(ch.Name, stage).Inc()
+		e.finish(s, it, start, channels.Outcome{DeadLettered: true, Reason: stage + ": " + cause.Error()})
 	})
 }
 

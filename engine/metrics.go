@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the per-channel pipeline metrics. Labels carry channel names
 // and fixed reasons only, never anything from a petition.
@@ -91,4 +95,39 @@ func (m *Metrics) Forget(channel string) {
 		m.Latency.MetricVec, m.Restarts.MetricVec, m.LastRecord.MetricVec, m.Backlog.MetricVec, m.State.MetricVec} {
 		v.DeletePartialMatch(l)
 	}
+}
+
+// chanMetrics are one channel's series of the per-item metrics, looked up
+// once for its sink rather than by label values for every item (hashing
+// the labels was a measurable part of a CDR line's cost).
+type chanMetrics struct {
+	vecs                               *Metrics
+	name                               string
+	received, failed, invalid, ignored prometheus.Counter
+	inFlight, lastRecord               prometheus.Gauge
+	latency                            prometheus.Observer
+	topics                             sync.Map // topic → prometheus.Counter
+}
+
+func (m *Metrics) forChannel(name, typ string) *chanMetrics {
+	return &chanMetrics{
+		vecs:       m,
+		name:       name,
+		received:   m.Received.WithLabelValues(name, typ),
+		failed:     m.Failed.WithLabelValues(name),
+		invalid:    m.Rejected.WithLabelValues(name, "invalid"),
+		ignored:    m.Ignored.WithLabelValues(name),
+		inFlight:   m.InFlight.WithLabelValues(name),
+		lastRecord: m.LastRecord.WithLabelValues(name),
+		latency:    m.Latency.WithLabelValues(name),
+	}
+}
+
+// produced is the records-produced counter of one of the channel's topics.
+func (c *chanMetrics) produced(topic string) prometheus.Counter {
+	if v, ok := c.topics.Load(topic); ok {
+		return v.(prometheus.Counter)
+	}
+	v, _ := c.topics.LoadOrStore(topic, c.vecs.Produced.WithLabelValues(c.name, topic))
+	return v.(prometheus.Counter)
 }
