@@ -55,11 +55,19 @@ var words = buildWords()
 type scorerWords struct {
 	set *phraseSet
 	// first and later are the phrase ids of each lexicon entry's parts.
-	first                                    []int32
-	later                                    [][]int32
+	first []int32
+	later [][]int32
+	// byFirst lists, for each phrase id, the lexicon entries (ids, in
+	// lexicon order) whose first part it is: a letter's candidate entries
+	// come from the phrases it holds instead of a test of every entry.
+	byFirst [][]int32
+	// entries maps an entry id to its lane and index in the lexicon.
+	entries                                  []entryAt
 	mask, notCourt, question, ownCase, court group
 	zhi                                      int32
 }
+
+type entryAt struct{ lane, index int32 }
 
 func buildWords() *scorerWords {
 	var ids phraseIDs
@@ -72,6 +80,7 @@ func buildWords() *scorerWords {
 			n++
 			w.first = append(w.first, ids.id(e.parts[0]))
 			w.later = append(w.later, ids.group(e.parts[1:]))
+			w.entries = append(w.entries, entryAt{int32(li), int32(ei)})
 		}
 	}
 	w.mask = ids.group(maskKeys)
@@ -81,7 +90,28 @@ func buildWords() *scorerWords {
 	w.court = ids.group(courtWords)
 	w.zhi = ids.id("执")
 	w.set = newPhraseSet(ids.list)
+	w.byFirst = make([][]int32, len(ids.list))
+	for id, f := range w.first {
+		w.byFirst[f] = append(w.byFirst[f], int32(id))
+	}
 	return w
+}
+
+// candidates appends the ids of the lexicon entries all of whose parts
+// occur in the text (found), in lexicon order.
+func (w *scorerWords) candidates(dst []int32, found []bool) []int32 {
+	for ph, ok := range found {
+		if !ok {
+			continue
+		}
+		for _, id := range w.byFirst[ph] {
+			if w.has(int(id), found) {
+				dst = append(dst, id)
+			}
+		}
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // has reports whether every part of lexicon entry id occurs in the text
@@ -271,31 +301,34 @@ func score(in Input, subject, content string) (string, []string) {
 	var evidence [len(scoreOrder)][]string
 	type counted struct{ clause, start, end int }
 	var doneBuf [16]counted
-	for _, l := range lexicon {
-		// Entries of a lane that overlap one already counted (联系承办 in
-		// 联系承办法官) do not count again.
-		done := doneBuf[:0]
-		for _, e := range l.entries {
-			if !words.has(e.id, found) {
+	var candBuf [64]int32
+	lastLane := int32(-1)
+	done := doneBuf[:0]
+	for _, id := range words.candidates(candBuf[:0], found) {
+		at := words.entries[id]
+		l := &lexicon[at.lane]
+		e := l.entries[at.index]
+		if at.lane != lastLane {
+			// Entries of a lane that overlap one already counted (联系承办
+			// in 联系承办法官) do not count again.
+			lastLane, done = at.lane, doneBuf[:0]
+		}
+		for ci, c := range clauses {
+			if l.category == FilingRefusal && otherBody != nil && otherBody[ci] {
+				continue // the police's refusal to open a case is not a court's
+			}
+			at, span := matchEntry(c, e)
+			if at < 0 || negated(c, at) {
 				continue
 			}
-			for ci, c := range clauses {
-				if l.category == FilingRefusal && otherBody != nil && otherBody[ci] {
-					continue // the police's refusal to open a case is not a court's
-				}
-				at, span := matchEntry(c, e)
-				if at < 0 || negated(c, at) {
-					continue
-				}
-				end := at + len(span)
-				if slices.ContainsFunc(done, func(s counted) bool { return s.clause == ci && s.start < end && at < s.end }) {
-					continue
-				}
-				done = append(done, counted{ci, at, end})
-				scores[l.rank] += e.weight
-				evidence[l.rank] = append(evidence[l.rank], l.category+":"+span)
-				break
+			end := at + len(span)
+			if slices.ContainsFunc(done, func(s counted) bool { return s.clause == ci && s.start < end && at < s.end }) {
+				continue
 			}
+			done = append(done, counted{ci, at, end})
+			scores[l.rank] += e.weight
+			evidence[l.rank] = append(evidence[l.rank], l.category+":"+span)
+			break
 		}
 	}
 	if words.question.any(found) {
