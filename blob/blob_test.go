@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestPutOpen(t *testing.T) {
@@ -83,5 +84,54 @@ func TestConcurrentPuts(t *testing.T) {
 		if _, err := os.Stat(d.path(r.SHA256)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A blob stored again is young for the garbage collector: an old mtime is
+// renewed; one from the last minute is left (no syscall per repeat).
+func TestPutAgainRenewsOldMtime(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("同一份原件，再次提交")
+	ref, err := d.Put(bytes.NewReader(content), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.path(ref.SHA256)
+	mtime := func() time.Time {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime()
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(bytes.NewReader(content), 0); err != nil {
+		t.Fatal(err)
+	}
+	renewed := mtime()
+	if time.Since(renewed) > time.Minute {
+		t.Fatalf("mtime %v after a second Put of an old blob, want renewed", renewed)
+	}
+	recent := time.Now().Add(-10 * time.Second).Truncate(time.Second)
+	if err := os.Chtimes(p, recent, recent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(bytes.NewReader(content), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := mtime(); !got.Equal(recent) {
+		t.Errorf("mtime %v after a Put of a blob touched 10 s ago, want it left at %v", got, recent)
+	}
+	if _, err := d.GC(GCOptions{MinAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Errorf("a blob stored again within the hour was collected: %v", err)
 	}
 }

@@ -222,15 +222,21 @@ func (j *journal) append(rec []byte, after func() error) error {
 	return err
 }
 
-// appendReferences makes refs.log lines durable; the caller holds rot
-// shared and has written them to refs.log.
-func (j *journal) appendReferences(lines []byte) error {
-	return j.appendLocked(encodeRecord(refsMagic, [sha256.Size]byte{}, lines))
-}
-
 // appendLocked writes rec and waits for a shared fsync that started after
 // it; the caller holds rot shared.
 func (j *journal) appendLocked(rec []byte) error {
+	wait, err := j.appendNoWait(rec)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// appendNoWait writes rec; the function it returns waits for a shared
+// fsync that covers it (one that started after the write). The caller
+// holds rot shared for the write; the wait needs no lock (a rotation
+// syncs everything written before it).
+func (j *journal) appendNoWait(rec []byte) (func() error, error) {
 	j.mu.Lock()
 	_, err := j.f.Write(rec)
 	if err == nil {
@@ -239,9 +245,10 @@ func (j *journal) appendLocked(rec []byte) error {
 	f := j.f
 	j.mu.Unlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return j.gs.do(func() error { return j.d.fsync(f) })
+	ticket := j.gs.ticket()
+	return func() error { return j.gs.wait(ticket, func() error { return j.d.fsync(f) }) }, nil
 }
 
 // maybeRotate rotates a full journal; call it holding no lock.

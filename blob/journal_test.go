@@ -307,3 +307,84 @@ func TestJournalReplaysReferences(t *testing.T) {
 		t.Errorf("%d fsyncs for one blob and its reference", fsyncs)
 	}
 }
+
+// Small blobs are written in place (no temporary file): a file cut short
+// (a crash or a writer still at work) is no stored blob for a second Put,
+// which writes it whole; the journal holds it meanwhile.
+func TestInPlaceWriteShortFileIsRewritten(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	content := []byte("（2024）赣0102民初77号 当事人来信，原件在此")
+	ref, err := d.Put(bytes.NewReader(content), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(d.path(ref.SHA256), int64(len(content)/2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Put(bytes.NewReader(content), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(d.path(ref.SHA256)); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("after a second Put the blob is %q, %v; want it whole", got, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(d.root, "tmp")); len(ents) != 0 {
+		t.Errorf("%d files left in tmp/", len(ents))
+	}
+}
+
+// References written before a blob is stored share its group commit: the
+// blob's fsync covers them and their wait costs none of its own, while
+// Reference alone syncs; a crash between the two replays the references.
+func TestReferenceLaterSharesTheBlobsFsync(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := []byte("网上来信原件：请求联系承办法官")
+	wait, err := d.ReferenceLater(sumOf(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := d.Fsyncs()
+	if _, err := d.Put(bytes.NewReader(content), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Fsyncs() - before; n != 1 {
+		t.Errorf("Put then the references' wait: %d fsyncs, want the blob's one", n)
+	}
+	other := sumOf([]byte("另一份已存的原件"))
+	before = d.Fsyncs()
+	if err := d.Reference(other); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Fsyncs() - before; n != 1 {
+		t.Errorf("Reference alone: %d fsyncs, want 1", n)
+	}
+	// Written, not yet waited for: the journal holds them for a replay.
+	third := sumOf([]byte("第三份"))
+	if _, err := d.ReferenceLater(third); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "refs.log")
+	d.Close()
+	os.WriteFile(logPath, nil, 0o640) // refs.log lost entirely
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, _ := os.ReadFile(logPath)
+	for _, s := range []string{sumOf(content), other, third} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("reference %s… not replayed into refs.log", s[:8])
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,9 +143,23 @@ func (d *Dir) walk(fn func(sum string, info os.FileInfo)) error {
 // before it returns when the store syncs (concurrent callers share one
 // fsync).
 func (d *Dir) Reference(sums ...string) error {
+	wait, err := d.ReferenceLater(sums...)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// ReferenceLater is Reference in two steps: it writes the references and
+// returns a function that waits until they are durable. A caller about to
+// store a blob itself (a staged original promoted) calls it first: the
+// blob's group commit then covers the references too, and the wait
+// returns without a second fsync.
+func (d *Dir) ReferenceLater(sums ...string) (wait func() error, err error) {
+	done := func() error { return nil }
 	l := d.refs
 	if l == nil {
-		return nil
+		return done, nil
 	}
 	var b []byte
 	var added []string
@@ -156,7 +171,7 @@ func (d *Dir) Reference(sums ...string) error {
 		}
 	}
 	if len(b) == 0 {
-		return nil
+		return done, nil
 	}
 	if d.jr != nil {
 		// Durable through the journal, in the same group commit as the
@@ -167,30 +182,38 @@ func (d *Dir) Reference(sums ...string) error {
 		l.mu.Lock()
 		_, err := l.f.Write(b)
 		l.mu.Unlock()
+		var synced func() error
 		if err == nil {
-			err = d.jr.appendReferences(b)
+			synced, err = d.jr.appendNoWait(encodeRecord(refsMagic, [sha256.Size]byte{}, b))
 		}
 		d.jr.rot.RUnlock()
 		if err != nil {
-			return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+			return nil, fmt.Errorf("%w: reference log: %w", ErrStore, err)
 		}
-		d.jr.maybeRotate()
-		l.remember(added)
-		return nil
+		return func() error {
+			if err := synced(); err != nil {
+				return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+			}
+			d.jr.maybeRotate()
+			l.remember(added)
+			return nil
+		}, nil
 	}
 	l.mu.Lock()
-	_, err := l.f.Write(b)
+	_, err = l.f.Write(b)
 	l.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+		return nil, fmt.Errorf("%w: reference log: %w", ErrStore, err)
 	}
-	if l.sync {
-		if err := l.gs.do(func() error { l.fsyncs.Add(1); return l.f.Sync() }); err != nil {
-			return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+	return func() error {
+		if l.sync {
+			if err := l.gs.do(func() error { l.fsyncs.Add(1); return l.f.Sync() }); err != nil {
+				return fmt.Errorf("%w: reference log: %w", ErrStore, err)
+			}
 		}
-	}
-	l.remember(added)
-	return nil
+		l.remember(added)
+		return nil
+	}, nil
 }
 
 func (l *refLog) close() { l.f.Close() }
