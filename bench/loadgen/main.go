@@ -51,6 +51,7 @@ func main() {
 	topicBare := "bench." + suffix + ".bare"
 	topic := "bench." + suffix + ".intake"
 	body := payload()
+	bodies := gen.WebPetitions()
 
 	fmt.Printf("# petitiond load harness — %s, %d cores, brokers %s\n", time.Now().Format(time.RFC3339), numCPU(), *brokers)
 	fmt.Printf("# record value ~%d bytes (JSON petition %d bytes posted)\n\n", 1100, len(body))
@@ -68,7 +69,7 @@ func main() {
 	}
 	defer d.stop()
 
-	load.Closed(2*time.Second, *conc, load.Post(d.url, body)) // warm up
+	load.Closed(2*time.Second, *conc, load.PostEach(d.url, bodies)) // warm up
 	if *profile != "" {
 		go func() {
 			r, err := http.Get("http://" + d.admin + "/debug/pprof/profile?seconds=5")
@@ -80,7 +81,7 @@ func main() {
 			}
 		}()
 	}
-	cl := load.Closed(*dur, *conc, load.Post(d.url, body))
+	cl := load.Closed(*dur, *conc, load.PostEach(d.url, bodies))
 	fmt.Printf("(petitiond blobs.sync: %t)\n", *blobSync)
 	fmt.Printf("web → Kafka, closed loop     : %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d clients, %d ok, %d errors)\n",
 		cl.Rate, ms(cl.P50), ms(cl.P99), *conc, cl.OK, cl.Errors)
@@ -89,7 +90,7 @@ func main() {
 	} else {
 		fmt.Printf("web → Kafka, wrk             : not measured (%v)\n", err)
 	}
-	op := load.Open(*dur, *rate, load.Post(d.url, body))
+	op := load.Open(*dur, *rate, load.PostEach(d.url, bodies))
 	fmt.Printf("web → Kafka, open loop %5d/s: %8.0f petitions/s  p50 %6.2f ms  p99 %6.2f ms  (%d ok, %d errors)\n",
 		*rate, op.Rate, ms(op.P50), ms(op.P99), op.OK, op.Errors)
 	fmt.Printf("\nweb closed loop / bare sync loops: %.0f%%   web closed loop / bare pipelined: %.0f%%\n", 100*cl.Rate/sync.Rate, 100*cl.Rate/bare)
@@ -161,6 +162,15 @@ func wrkPhase(url string, dur time.Duration, conc int, body []byte) (string, err
 	defer os.Remove(script.Name())
 	q, _ := json.Marshal(string(body))
 	fmt.Fprintf(script, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = %s\n", q)
+	// Every request its own serial, as gen.NumberedWebPetition does.
+	fmt.Fprint(script, `local n = 0
+request = function()
+  n = n + 1
+  local s, k = "", n
+  for i = 1, 10 do s = string.char(97 + k % 26) .. s; k = math.floor(k / 26) end
+  return wrk.format(nil, nil, nil, (wrk.body:gsub("aaaaaaaaaa", s, 1)))
+end
+`)
 	script.Close()
 	out, err := exec.Command("wrk", "-t1", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", int(dur.Seconds())),
 		"--latency", "-s", script.Name(), url).CombinedOutput()

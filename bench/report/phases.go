@@ -179,7 +179,7 @@ func webPhase(p *Phase, drive func(url string) load.Result, bare func(s *sample,
 		return fail(p, err)
 	}
 	url := "http://" + listen + "/petitions"
-	load.Closed(2*time.Second, *webConc, load.Post(url, gen.WebPetition())) // warm up
+	load.Closed(2*time.Second, *webConc, load.PostEach(url, gen.WebPetitions())) // warm up
 	d.w.begin()
 	r := drive(url)
 	u := d.w.end()
@@ -201,8 +201,9 @@ func webClosed() *Phase {
 	p := &Phase{Name: "web closed loop", Unit: "petitions/s",
 		Concurrency: fmt.Sprintf("%d waiting clients (Go HTTP client, one address: max_connections_per_client 0), blobs.sync on", *webConc)}
 	logf("report: %s, %d clients, %s", p.Name, *webConc, *webDur)
-	body := gen.WebPetition()
-	return webPhase(p, func(url string) load.Result { return load.Closed(*webDur, *webConc, load.Post(url, body)) },
+	return webPhase(p, func(url string) load.Result {
+		return load.Closed(*webDur, *webConc, load.PostEach(url, gen.WebPetitions()))
+	},
 		func(s *sample, topic string) Limit { return bareSync(brokers, topic, s, *webConc, *bareSecs) }, 0, -1)
 }
 
@@ -210,8 +211,9 @@ func webOpen() *Phase {
 	p := &Phase{Name: fmt.Sprintf("web open loop %d/s", *openRate), Unit: "petitions/s",
 		Concurrency: fmt.Sprintf("open loop: one request every 1/%d s whatever the answers (one address: max_connections_per_client 0), blobs.sync on", *openRate)}
 	logf("report: %s, %s", p.Name, *webDur)
-	body := gen.WebPetition()
-	return webPhase(p, func(url string) load.Result { return load.Open(*webDur, *openRate, load.Post(url, body)) },
+	return webPhase(p, func(url string) load.Result {
+		return load.Open(*webDur, *openRate, load.PostEach(url, gen.WebPetitions()))
+	},
 		func(s *sample, topic string) Limit { return bareOpen(brokers, topic, s, *openRate, *webDur) },
 		*openRate*int(webDur.Seconds()), *openRate)
 }

@@ -4,6 +4,7 @@
 package gen
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -17,13 +18,37 @@ import (
 	"golang.org/x/text/encoding/traditionalchinese"
 )
 
-// WebPetition is the JSON body posted to the web channel (~1.4 KB).
+// WebPetition is the JSON body posted to the web channel (~1.4 KB). Its
+// content ends with a serial slot (serialMark and ten letters) that
+// NumberedWebPetition fills, so that every posted petition is a distinct
+// original, as real ones are: the same body every time would measure the
+// blob store's "already stored" path instead of a write.
 func WebPetition() []byte {
 	b, _ := json.Marshal(map[string]string{
 		"name": "王小明", "phone": "13907911234", "email": "wang@example.cn", "address": "江西省南昌市红谷滩区丰和中大道1号",
 		"subject": "关于执行款迟迟未到账", "case_number": "（2023）赣0102执1234号",
-		"content": strings.Repeat("我的案件判决已生效半年，执行款至今没有到账，请法院尽快处理。", 8),
+		"content": strings.Repeat("我的案件判决已生效半年，执行款至今没有到账，请法院尽快处理。", 8) + serialMark + "aaaaaaaaaa",
 	})
+	return b
+}
+
+// serialMark precedes the serial slot: letters, not digits, so that no
+// phone or id number finder reads it.
+const serialMark = "来信序号"
+
+// NumberedWebPetition returns a copy of body (WebPetition) with serial n
+// in its slot, at the same length.
+func NumberedWebPetition(body []byte, n uint64) []byte {
+	b := append([]byte(nil), body...)
+	i := bytes.Index(b, []byte(serialMark))
+	if i < 0 {
+		return b
+	}
+	slot := b[i+len(serialMark) : i+len(serialMark)+10]
+	for j := len(slot) - 1; j >= 0; j-- {
+		slot[j] = 'a' + byte(n%26)
+		n /= 26
+	}
 	return b
 }
 
@@ -161,4 +186,11 @@ func BigLetter(id string, size int) []byte {
 		"--bb", "Content-Type: text/plain; charset=utf-8", "", "附件是录像。",
 		"--bb", "Content-Type: video/mp4", "Content-Transfer-Encoding: base64", "Content-Disposition: attachment; filename=v.mp4", "",
 		b64(randBytes(size)), "--bb--")
+}
+
+// WebPetitions is the body of the n-th posted petition: WebPetition with
+// serial n.
+func WebPetitions() func(n uint64) []byte {
+	body := WebPetition()
+	return func(n uint64) []byte { return NumberedWebPetition(body, n) }
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -110,9 +111,17 @@ var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 10
 
 // Post is an Op posting a JSON petition: success is 201 Created.
 func Post(url string, body []byte) Op {
+	return PostEach(url, func(uint64) []byte { return body })
+}
+
+// PostEach is Post with a body made for each request: body(n) for the
+// n-th request (n from 0), made before its timer starts.
+func PostEach(url string, body func(n uint64) []byte) Op {
+	var next atomic.Uint64
 	return func() (time.Duration, error) {
+		b := body(next.Add(1) - 1)
 		return Timed(func() error {
-			r, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
+			r, err := httpClient.Post(url, "application/json", bytes.NewReader(b))
 			if err != nil {
 				return err
 			}
