@@ -115,7 +115,7 @@ func (e *Engine) Healthy() bool { return e.prod.Healthy() }
 
 // Sink returns the sink of one channel instance.
 func (e *Engine) Sink(name, typ string) channels.Sink {
-	return &sink{e: e, ch: petition.ChannelRef{Name: name, Type: typ}, m: e.metrics.forChannel(name, typ)}
+	return &sink{e: e, ch: petition.ChannelRef{Name: name, Type: typ}, m: e.metrics.forChannel(name, typ), source: []byte("petitiond/" + name)}
 }
 
 // StopIntake makes every later Submit fail with ErrUnavailable.
@@ -140,6 +140,8 @@ type sink struct {
 	e  *Engine
 	ch petition.ChannelRef
 	m  *chanMetrics
+	// source is the ce_source header value of the channel's records.
+	source []byte
 }
 
 func (s *sink) Healthy() bool { return s.e.prod.Healthy() && s.e.accepting.Load() }
@@ -268,7 +270,7 @@ func (e *Engine) process(s *sink, it *channels.Item, start time.Time) {
 			e.deadLetter(s, it, start, "encode", fmt.Errorf("record of %d bytes exceeds %d", len(value), MaxRecordBytes))
 			return
 		}
-		hdrs := ceHeaders(p.ID, "petitiond/"+p.Channel.Name, "cn.court.petition.v1", petitionDataSchema, p.IngestedAt)
+		hdrs := ceHeaders(p.ID, s.ceSource(p.Channel.Name), petitionType, petitionDataSchema, p.IngestedAt)
 		for _, t := range targets {
 			msgs = append(msgs, producer.Message{Topic: t.Topic, Key: []byte(t.Key), Keyed: t.Keyed, Value: value, Headers: hdrs})
 			produced = append(produced, channels.Produced{ID: p.ID, TrackingNo: p.TrackingNo, Topic: t.Topic, ReceivedAt: p.ReceivedAt})
@@ -334,7 +336,7 @@ func (e *Engine) deadLetter(s *sink, it *channels.Item, start time.Time, stage s
 	if key == "" {
 		key = orig.SHA256
 	}
-	hdrs := ceHeaders(key, "petitiond/"+ch.Name, "cn.court.petition.deadletter.v1", deadLetterDataSchema, dl.At)
+	hdrs := ceHeaders(key, s.ceSource(ch.Name), deadLetterType, deadLetterDataSchema, dl.At)
 	e.prod.Produce([]producer.Message{{Topic: topic, Key: []byte(key), Value: value, Headers: hdrs}}, func(err error) {
 		if err != nil {
 			e.finish(s, it, start, channels.Outcome{Err: fmt.Errorf("dead-letter: %w", err)})
@@ -345,22 +347,36 @@ func (e *Engine) deadLetter(s *sink, it *channels.Item, start time.Time, stage s
 	})
 }
 
-// The ce_dataschema header values: the record schemas' $id, made once and
-// shared by every record (the producer only reads header values).
+// The constant header values, made once and shared by every record (the
+// producer only reads header values): ce_dataschema is the record schemas'
+// $id.
 var (
 	petitionDataSchema   = []byte(schema.PetitionV1ID)
 	deadLetterDataSchema = []byte(schema.DeadLetterV1ID)
+	petitionType         = []byte("cn.court.petition.v1")
+	deadLetterType       = []byte("cn.court.petition.deadletter.v1")
+	ceSpecVersion        = []byte("1.0")
+	contentTypeJSON      = []byte("application/json")
 )
 
+// ceSource is the ce_source of the sink's channel ("petitiond/<name>"),
+// made once; name is the channel a record names (the sink's own).
+func (s *sink) ceSource(name string) []byte {
+	if name != s.ch.Name {
+		return []byte("petitiond/" + name)
+	}
+	return s.source
+}
+
 // ceHeaders are the CloudEvents Kafka binary-binding headers.
-func ceHeaders(id, source, typ string, dataschema []byte, at time.Time) []kafka.Header {
+func ceHeaders(id string, source, typ, dataschema []byte, at time.Time) []kafka.Header {
 	return []kafka.Header{
-		{Key: "ce_specversion", Value: []byte("1.0")},
+		{Key: "ce_specversion", Value: ceSpecVersion},
 		{Key: "ce_id", Value: []byte(id)},
-		{Key: "ce_source", Value: []byte(source)},
-		{Key: "ce_type", Value: []byte(typ)},
-		{Key: "ce_time", Value: []byte(at.UTC().Format(time.RFC3339Nano))},
+		{Key: "ce_source", Value: source},
+		{Key: "ce_type", Value: typ},
+		{Key: "ce_time", Value: at.UTC().AppendFormat(make([]byte, 0, 32), time.RFC3339Nano)},
 		{Key: "ce_dataschema", Value: dataschema},
-		{Key: "content-type", Value: []byte("application/json")},
+		{Key: "content-type", Value: contentTypeJSON},
 	}
 }
