@@ -73,6 +73,16 @@ type Dir struct {
 // group commit, far fewer than blobs stored.
 func (d *Dir) Fsyncs() int64 { return d.fsyncs.Load() }
 
+// syncDir makes the entries of directory dir durable, counted as an fsync.
+func (d *Dir) syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return d.fsync(f)
+}
+
 // fsync syncs f and counts it.
 func (d *Dir) fsync(f interface{ Sync() error }) error {
 	d.fsyncs.Add(1)

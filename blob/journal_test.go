@@ -120,8 +120,9 @@ func TestReadJournalStopsAtCorruption(t *testing.T) {
 	}
 }
 
-// When the journal is full, the file system is synced once and the journal
-// starts empty; blobs written before stay readable.
+// When the journal is full it is retired (the file system synced once, the
+// file deleted) and a fresh one takes the appends; blobs written before
+// stay readable.
 func TestJournalRotates(t *testing.T) {
 	d, err := Open(t.TempDir(), Options{})
 	if err != nil {
@@ -147,8 +148,12 @@ func TestJournalRotates(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := journalSize(t, d); n >= 4<<10+2048 {
-		t.Errorf("journal of %d bytes was never rotated", n)
+	d.jr.bg.Wait()
+	if d.jr.retired.Load() == 0 {
+		t.Errorf("a journal of %d bytes was never retired", journalSize(t, d))
+	}
+	if _, err := os.Stat(filepath.Join(d.root, journalOldName)); err == nil {
+		t.Error("journal.log.old left after its retirement")
 	}
 	sums.Range(func(k, v any) bool {
 		if got, _ := os.ReadFile(d.path(k.(string))); !bytes.Equal(got, v.([]byte)) {
@@ -386,5 +391,102 @@ func TestReferenceLaterSharesTheBlobsFsync(t *testing.T) {
 		if !strings.Contains(string(b), s) {
 			t.Errorf("reference %s… not replayed into refs.log", s[:8])
 		}
+	}
+}
+
+// A retirement does not hold writers back: while its syncfs is held, Puts
+// and references go on in the fresh journal.log and return; once it ends
+// the old file is gone and every blob is intact. A second full journal
+// waits for the first retirement instead of overwriting journal.log.old.
+func TestJournalRetiresWithoutStallingWriters(t *testing.T) {
+	d, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	entered, release := make(chan struct{}, 16), make(chan struct{})
+	real := syncfs
+	syncfs = func(dir string) error {
+		entered <- struct{}{}
+		<-release
+		return real(dir)
+	}
+	defer func() { syncfs = real }()
+	d.jr.rotateAt = 1 << 10
+	bodies := map[string][]byte{}
+	put := func(i int) {
+		b := []byte(fmt.Sprintf("来信 %d %s", i, bytes.Repeat([]byte("执行"), 100)))
+		ref, err := d.Put(bytes.NewReader(b), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies[ref.SHA256] = b
+	}
+	i := 0
+	for ; len(entered) == 0; i++ {
+		put(i) // until a retirement reaches its syncfs
+	}
+	old := filepath.Join(d.root, journalOldName)
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("no journal.log.old during the retirement: %v", err)
+	}
+	// The retirement is held: writers carry on, past the limit.
+	for k := 0; k < 20; k++ {
+		put(i + k)
+	}
+	if err := d.Reference(sumOf([]byte("引用"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := journalSize(t, d); n < d.jr.rotateAt {
+		t.Fatalf("journal.log %d bytes: the writers did not go on past the limit", n)
+	}
+	if got := d.jr.retired.Load(); got != 0 {
+		t.Fatalf("%d retirements finished while the syncfs was held", got)
+	}
+	close(release)
+	d.jr.bg.Wait()
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal.log.old after the retirement: %v", err)
+	}
+	put(1000) // the full journal.log is retired in turn
+	d.jr.bg.Wait()
+	if got := d.jr.retired.Load(); got != 2 {
+		t.Errorf("%d retirements, want 2", got)
+	}
+	for sum, b := range bodies {
+		if got, err := os.ReadFile(d.path(sum)); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("blob %s… %v", sum[:8], err)
+		}
+	}
+}
+
+// A crash during a retirement leaves journal.log.old beside journal.log:
+// the next Open replays both, then removes the old one.
+func TestJournalReplaysARetiringJournal(t *testing.T) {
+	dir := t.TempDir()
+	d, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := []byte("退休中的日志里的信"), []byte("新日志里的信")
+	refA, _ := d.Put(bytes.NewReader(a), 0)
+	d.Close()
+	if err := os.Rename(filepath.Join(dir, journalName), filepath.Join(dir, journalOldName)); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, journalName), record(sha256.Sum256(b), b), 0o640)
+	os.Remove(d.path(refA.SHA256)) // never reached the disk
+	d, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, c := range [][]byte{a, b} {
+		if got, err := os.ReadFile(d.path(sumOf(c))); err != nil || !bytes.Equal(got, c) {
+			t.Errorf("blob %q not replayed: %q, %v", c, got, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, journalOldName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal.log.old after the replay: %v", err)
 	}
 }

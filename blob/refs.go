@@ -176,9 +176,8 @@ func (d *Dir) ReferenceLater(sums ...string) (wait func() error, err error) {
 	if d.jr != nil {
 		// Durable through the journal, in the same group commit as the
 		// blobs being stored meanwhile; refs.log itself is synced when
-		// the journal is emptied. The rotation lock keeps the two writes
-		// on one side of a rotation.
-		d.jr.rot.RLock()
+		// the journal file holding the record is retired (its syncfs
+		// comes after this write, which precedes the record).
 		l.mu.Lock()
 		_, err := l.f.Write(b)
 		l.mu.Unlock()
@@ -186,7 +185,6 @@ func (d *Dir) ReferenceLater(sums ...string) (wait func() error, err error) {
 		if err == nil {
 			synced, err = d.jr.appendNoWait(encodeRecord(refsMagic, [sha256.Size]byte{}, b))
 		}
-		d.jr.rot.RUnlock()
 		if err != nil {
 			return nil, fmt.Errorf("%w: reference log: %w", ErrStore, err)
 		}
@@ -194,7 +192,6 @@ func (d *Dir) ReferenceLater(sums ...string) (wait func() error, err error) {
 			if err := synced(); err != nil {
 				return fmt.Errorf("%w: reference log: %w", ErrStore, err)
 			}
-			d.jr.maybeRotate()
 			l.remember(added)
 			return nil
 		}, nil
